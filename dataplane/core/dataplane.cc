@@ -1,0 +1,295 @@
+// Dataplane lifecycle on the main lcore; see dataplane.hh.
+#include "dataplane.hh"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "log.hh"
+
+namespace sluice::dp::core {
+
+namespace {
+
+// Per-lcore mempool cache; DPDK's maximum is 512, l3fwd uses 256.
+constexpr unsigned pool_cache = 256;
+
+int launch_worker(void* arg) {
+    auto* p = static_cast<std::pair<worker*, const std::atomic<bool>*>*>(arg);
+    p->first->run(*p->second);
+    return 0;
+}
+
+}  // namespace
+
+dataplane::~dataplane() {
+    if (!ports_.empty() || !pools_.empty()) {
+        (void)shutdown();
+    }
+}
+
+status dataplane::create_pools(const std::vector<unsigned>& worker_lcores,
+                               const std::vector<std::uint16_t>& port_ids,
+                               const std::vector<std::vector<unsigned>>& serving) {
+    // What must fit at once: every RX and TX ring full, every worker's cache and TX buffers,
+    // and packets held for ARP, plus slack for replies in flight.
+    std::map<int, std::uint64_t> need;
+    std::uint16_t max_mtu = 0;
+    for (std::size_t i = 0; i < port_ids.size(); ++i) {
+        const int s = std::max(rte_eth_dev_socket_id(port_ids[i]), 0);
+        const auto& pc = cfg_.ports[i];
+        need[s] += serving[i].size() * (pc.rxd + pc.txd + net::tx_queue_capacity +
+                                        std::uint64_t{cfg_.arp_pending} * 64);
+        max_mtu = std::max(max_mtu, pc.mtu);
+    }
+    for (unsigned lcore : worker_lcores) {
+        need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += pool_cache + net::burst_size;
+    }
+    // Room for the frame (MTU + Ethernet header + one VLAN tag + CRC) after the headroom.
+    const std::uint32_t frame = std::uint32_t{max_mtu} + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN;
+    const std::uint16_t data_room = static_cast<std::uint16_t>(
+        std::max<std::uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, frame + RTE_PKTMBUF_HEADROOM));
+    for (auto [socket, n] : need) {
+        n += 1024;  // slack
+        std::uint64_t count = cfg_.mbufs != 0 ? cfg_.mbufs : n;
+        if (cfg_.mbufs != 0 && cfg_.mbufs < n) {
+            log::warn("--mbufs {} is below the {} that socket {} needs for full rings; RX may "
+                      "run dry under load (rx_nombuf)",
+                      cfg_.mbufs, n, socket);
+        }
+        // A power of two minus one is the mempool's optimal size (rte_mempool.h).
+        std::uint64_t p2 = 1;
+        while (p2 - 1 < count) {
+            p2 <<= 1;
+        }
+        count = p2 - 1;
+        const std::string name = "sluice_mbuf_s" + std::to_string(socket);
+        rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), static_cast<unsigned>(count),
+                                                  pool_cache, 0, data_room, socket);
+        if (mp == nullptr) {
+            return error{"mempool " + name + " (" + std::to_string(count) + " mbufs of " +
+                         std::to_string(data_room) + " B on socket " + std::to_string(socket) +
+                         "): " + rte_strerror(rte_errno) +
+                         " (reserve more hugepages: scripts/setup, SLUICE_HUGEPAGES)"};
+        }
+        if (pools_.size() <= static_cast<std::size_t>(socket)) {
+            pools_.resize(static_cast<std::size_t>(socket) + 1, nullptr);
+        }
+        pools_[static_cast<std::size_t>(socket)] = mp;
+        log::info("mempool {}: {} mbufs of {} B, cache {} per lcore", name, count, data_room,
+                  pool_cache);
+    }
+    return ok_status();
+}
+
+status dataplane::setup() {
+    std::vector<unsigned> worker_lcores;
+    unsigned l = 0;
+    RTE_LCORE_FOREACH_WORKER(l) { worker_lcores.push_back(l); }
+    if (worker_lcores.empty()) {
+        main_is_worker_ = true;
+        worker_lcores.push_back(rte_get_main_lcore());
+        log::info("one lcore only: the main lcore {} polls and does housekeeping",
+                  rte_get_main_lcore());
+    }
+
+    // Resolve ports and who serves them before touching any device.
+    std::vector<std::uint16_t> port_ids;
+    std::vector<std::vector<unsigned>> serving;
+    std::set<std::uint16_t> seen;
+    for (const auto& pc : cfg_.ports) {
+        auto id = port_lookup(pc.dev);
+        if (!id) {
+            return error{pc.where + ": " + id.message()};
+        }
+        if (!seen.insert(*id).second) {
+            return error{pc.where + ": port " + pc.dev + " is configured twice"};
+        }
+        if (*id >= net::max_ports) {
+            return error{pc.where + ": port id " + std::to_string(*id) + " is above " +
+                         std::to_string(net::max_ports - 1)};
+        }
+        std::vector<unsigned> lc = pc.lcores.empty() ? worker_lcores : pc.lcores;
+        for (unsigned x : lc) {
+            if (std::find(worker_lcores.begin(), worker_lcores.end(), x) == worker_lcores.end()) {
+                std::string list;
+                for (unsigned w : worker_lcores) {
+                    if (!list.empty()) {
+                        list += ',';
+                    }
+                    list += std::to_string(w);
+                }
+                return error{pc.where + ": lcore " + std::to_string(x) +
+                             " is not a worker lcore (workers from EAL -l: " + list + ")"};
+            }
+        }
+        port_ids.push_back(*id);
+        serving.push_back(std::move(lc));
+    }
+
+    if (auto s = create_pools(worker_lcores, port_ids, serving); !s) {
+        return s;
+    }
+    auto pool_for = [&](int socket) {
+        if (socket >= 0 && static_cast<std::size_t>(socket) < pools_.size() &&
+            pools_[static_cast<std::size_t>(socket)] != nullptr) {
+            return pools_[static_cast<std::size_t>(socket)];
+        }
+        for (auto* p : pools_) {
+            if (p != nullptr) {
+                return p;  // a port on another socket: cross-socket, but working
+            }
+        }
+        return static_cast<rte_mempool*>(nullptr);
+    };
+
+    const std::uint64_t hz = rte_get_tsc_hz();
+    for (unsigned i = 0; i < worker_lcores.size(); ++i) {
+        net::stack_params sp;
+        sp.tsc_hz = hz;
+        sp.arp.entries = cfg_.arp_entries;
+        sp.arp.pending_max = static_cast<std::uint8_t>(cfg_.arp_pending);
+        sp.arp.timeout = hz * cfg_.arp_timeout_s;
+        sp.arp.retry = hz * cfg_.arp_retry_ms / 1000;
+        sp.arp.max_retries = static_cast<std::uint8_t>(cfg_.arp_retries);
+        sp.socket_id = static_cast<int>(rte_lcore_to_socket_id(worker_lcores[i]));
+        sp.pool = pool_for(sp.socket_id);
+        workers_.push_back(std::make_unique<worker>(worker_lcores[i], i, sp));
+    }
+    for (std::size_t i = 0; i < port_ids.size(); ++i) {
+        auto ifc = std::make_unique<net::iface>();
+        const int socket = std::max(rte_eth_dev_socket_id(port_ids[i]), 0);
+        auto info = port_open(cfg_.ports[i], port_ids[i],
+                              static_cast<std::uint16_t>(serving[i].size()), pool_for(socket),
+                              cfg_.ttl, *ifc);
+        if (!info) {
+            return error{info.message()};
+        }
+        ports_.push_back(*info);
+        for (std::uint16_t q = 0; q < serving[i].size(); ++q) {
+            for (auto& w : workers_) {
+                if (w->lcore() == serving[i][q]) {
+                    if (auto s = w->add_port(ifc.get(), q); !s) {
+                        return s;
+                    }
+                    if (q == 0) {
+                        w->announce_on(port_ids[i]);
+                    }
+                }
+            }
+        }
+        ifaces_.push_back(std::move(ifc));
+    }
+    std::vector<worker*> peers;
+    for (auto& w : workers_) {
+        peers.push_back(w.get());
+    }
+    for (auto& w : workers_) {
+        // The stack allocates ARP requests from its socket's pool.
+        if (auto s = w->create_ring(static_cast<int>(rte_lcore_to_socket_id(w->lcore()))); !s) {
+            return s;
+        }
+        w->set_peers(peers);
+    }
+    return ok_status();
+}
+
+void dataplane::run(const std::atomic<bool>& quit, std::atomic<bool>& dump_requested) {
+    started_tsc_ = rte_rdtsc();
+    const std::uint64_t hz = rte_get_tsc_hz();
+    std::uint64_t next_periodic = started_tsc_ + hz * cfg_.stats_interval_s;
+    struct hk_state {
+        dataplane* self;
+        const std::atomic<bool>* quit;
+        std::atomic<bool>* dump;
+        std::uint64_t* next_periodic;
+        std::uint64_t hz;
+    } hk{this, &quit, &dump_requested, &next_periodic, hz};
+    auto housekeeping = [](void* ctx) {
+        auto* h = static_cast<hk_state*>(ctx);
+        if (h->quit->load()) {
+            h->self->stop_workers_.store(true);
+        }
+        bool periodic = false;
+        if (h->self->cfg_.stats_interval_s != 0 && rte_rdtsc() >= *h->next_periodic) {
+            periodic = true;
+            *h->next_periodic = rte_rdtsc() + h->hz * h->self->cfg_.stats_interval_s;
+        }
+        if (h->dump->exchange(false) || periodic) {
+            h->self->dump_stats();
+        }
+    };
+
+    std::vector<std::pair<worker*, const std::atomic<bool>*>> args;
+    args.reserve(workers_.size());
+    if (!main_is_worker_) {
+        for (auto& w : workers_) {
+            args.emplace_back(w.get(), &stop_workers_);
+            if (int rc = rte_eal_remote_launch(launch_worker, &args.back(), w->lcore()); rc != 0) {
+                log::error("lcore {}: launch failed: {}", w->lcore(), rte_strerror(-rc));
+                stop_workers_ = true;
+                rte_eal_mp_wait_lcore();
+                return;
+            }
+        }
+        launched_ = true;
+    }
+    std::printf("sluice-dataplane: ready ports=%zu workers=%zu\n", ports_.size(), workers_.size());
+    std::fflush(stdout);
+    if (main_is_worker_) {
+        workers_.front()->run(stop_workers_, housekeeping, &hk);
+        return;
+    }
+    while (!quit.load()) {
+        housekeeping(&hk);
+        rte_delay_us_sleep(20000);  // the main lcore only keeps house; 20 ms is plenty
+    }
+}
+
+std::uint64_t dataplane::shutdown() {
+    stop_workers_.store(true);
+    if (launched_) {
+        rte_eal_mp_wait_lcore();
+        launched_ = false;
+    }
+    std::uint64_t leaked = 0;
+    if (!ports_.empty()) {
+        dump_stats();  // final figures, while the ports can still report theirs
+    }
+    for (auto& w : workers_) {
+        w->stack().release();
+    }
+    for (const auto& p : ports_) {
+        port_close(p.port_id);
+    }
+    ports_.clear();
+    for (auto*& mp : pools_) {
+        if (mp == nullptr) {
+            continue;
+        }
+        const unsigned avail = rte_mempool_avail_count(mp);
+        const unsigned size = mp->size;
+        if (avail != size) {
+            log::error("mbuf leak: mempool {}: {} of {} mbufs not returned", mp->name,
+                       size - avail, size);
+            leaked += size - avail;
+        } else {
+            log::info("mempool {}: all {} mbufs returned", mp->name, size);
+        }
+        rte_mempool_free(mp);
+        mp = nullptr;
+    }
+    pools_.clear();
+    workers_.clear();
+    ifaces_.clear();
+    return leaked;
+}
+
+}  // namespace sluice::dp::core

@@ -1,0 +1,66 @@
+// The dataplane process after EAL init: creates mempools, opens ports, builds workers, launches
+// them on their lcores, does housekeeping on the main lcore (signals, stats), and shuts down
+// gracefully, proving on the way out that every mbuf came back to its pool.
+//
+// Threading: every method runs on the main lcore; workers run worker::run().
+#pragma once
+
+#include <rte_mempool.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hh"
+#include "port.hh"
+#include "result.hh"
+#include "worker.hh"
+
+namespace sluice::dp::core {
+
+class dataplane {
+public:
+    explicit dataplane(dp_config cfg) : cfg_(std::move(cfg)) {}
+    ~dataplane();
+    dataplane(const dataplane&) = delete;
+    dataplane& operator=(const dataplane&) = delete;
+
+    // Pools, ports and workers; nothing is polling yet.
+    [[nodiscard]] status setup();
+    // Launches the workers and runs housekeeping until `quit` is set (SIGINT/SIGTERM).
+    void run(const std::atomic<bool>& quit, std::atomic<bool>& dump_requested);
+    // Stops workers, writes the final stats, closes ports, checks mbufs. Returns the number of
+    // mbufs that did not come back (0 when clean).
+    std::uint64_t shutdown();
+
+    // Renders stats: a human-readable table, and JSON for tools.
+    [[nodiscard]] std::string stats_text() const;
+    [[nodiscard]] std::string stats_json() const;
+    // Prints stats_text() to stdout and, when configured, writes stats_json() to the stats file
+    // atomically; then prints "sluice-dataplane: stats seq=N".
+    void dump_stats();
+
+    [[nodiscard]] const std::vector<port_info>& ports() const noexcept { return ports_; }
+    [[nodiscard]] const std::vector<std::unique_ptr<worker>>& workers() const noexcept {
+        return workers_;
+    }
+
+private:
+    [[nodiscard]] status create_pools(const std::vector<unsigned>& worker_lcores,
+                                      const std::vector<std::uint16_t>& port_ids,
+                                      const std::vector<std::vector<unsigned>>& serving);
+
+    dp_config cfg_;
+    std::vector<rte_mempool*> pools_;     // indexed by NUMA socket; nullptr if unused
+    std::vector<port_info> ports_;
+    std::vector<std::unique_ptr<net::iface>> ifaces_;
+    std::vector<std::unique_ptr<worker>> workers_;
+    bool launched_ = false;
+    bool main_is_worker_ = false;
+    std::atomic<bool> stop_workers_{false};
+    std::uint64_t dump_seq_ = 0;
+    std::uint64_t started_tsc_ = 0;
+};
+
+}  // namespace sluice::dp::core

@@ -1,0 +1,116 @@
+// Per-queue counters of the L2/L3 path. Each (worker lcore, port) pair owns one queue_stats,
+// written with plain single-writer stores by that lcore only; the main lcore reads them for
+// dumps. Relaxed atomic load/store (never read-modify-write) keeps the reads race-free without
+// costing the writer anything on x86-64.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace sluice::dp::net {
+
+// Why a packet was dropped. Every drop in the dataplane is counted under exactly one reason.
+enum class drop_reason : std::uint8_t {
+    eth_truncated,        // shorter than an Ethernet header
+    eth_not_for_us,       // unicast to another MAC
+    eth_vlan_unsupported, // 802.1Q/802.1ad tagged, or VLAN stripped by the NIC
+    eth_ipv6_unsupported, // IPv6 is not served yet
+    eth_type_unknown,     // any other EtherType (LLDP, ...)
+    arp_malformed,        // bad hardware/protocol type or lengths, or truncated
+    arp_not_for_us,       // request or reply for an address we do not own
+    arp_bad_source,       // sender IP is multicast, broadcast or ours (conflict)
+    ipv4_truncated,       // shorter than its header or its total length
+    ipv4_bad_version,
+    ipv4_bad_ihl,         // IHL < 5 or beyond the packet
+    ipv4_bad_total_length,
+    ipv4_bad_checksum,
+    ipv4_fragment,        // fragments are dropped, not reassembled (docs/architecture.md)
+    ipv4_not_for_us,      // destination is not our address
+    ipv4_bad_source,      // source is multicast, broadcast, loopback or zero
+    ipv4_proto_unhandled, // no handler for this IP protocol (yet)
+    icmp_truncated,
+    icmp_bad_checksum,
+    icmp_type_unhandled,  // anything but echo request
+    arp_pending_overflow, // too many packets already waiting for this next hop
+    arp_table_full,       // no free ARP entry for a new next hop
+    arp_resolve_failed,   // next hop never answered our requests
+    no_route,             // destination off-link and no gateway configured
+    headroom,             // no room to prepend a header (should not happen with our pools)
+    tx_full,              // the NIC queue did not take the packet
+    count_
+};
+
+inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(drop_reason::count_);
+
+constexpr std::string_view to_string(drop_reason r) noexcept {
+    constexpr std::array<std::string_view, drop_reason_count> names = {
+        "eth_truncated",        "eth_not_for_us",     "eth_vlan_unsupported",
+        "eth_ipv6_unsupported", "eth_type_unknown",   "arp_malformed",
+        "arp_not_for_us",       "arp_bad_source",     "ipv4_truncated",
+        "ipv4_bad_version",     "ipv4_bad_ihl",       "ipv4_bad_total_length",
+        "ipv4_bad_checksum",    "ipv4_fragment",      "ipv4_not_for_us",
+        "ipv4_bad_source",      "ipv4_proto_unhandled", "icmp_truncated",
+        "icmp_bad_checksum",    "icmp_type_unhandled", "arp_pending_overflow",
+        "arp_table_full",       "arp_resolve_failed", "no_route",
+        "headroom",             "tx_full",
+    };
+    auto i = static_cast<std::size_t>(r);
+    return i < names.size() ? names[i] : "unknown";
+}
+
+// Things that happened, as opposed to drops.
+enum class event : std::uint8_t {
+    arp_request_rx,
+    arp_reply_rx,
+    arp_request_tx,
+    arp_reply_tx,
+    arp_gratuitous_tx,
+    arp_learned,          // a new or changed neighbour entry
+    arp_expired,
+    arp_conflict,         // someone else claims our address
+    ipv4_options,         // header carried options; they were skipped
+    eth_rx_multicast,     // frames to a multicast or broadcast MAC that were accepted
+    icmp_echo_request,
+    icmp_echo_reply_tx,
+    count_
+};
+
+inline constexpr std::size_t event_count = static_cast<std::size_t>(event::count_);
+
+constexpr std::string_view to_string(event e) noexcept {
+    constexpr std::array<std::string_view, event_count> names = {
+        "arp_request_rx", "arp_reply_rx", "arp_request_tx", "arp_reply_tx",
+        "arp_gratuitous_tx", "arp_learned", "arp_expired", "arp_conflict",
+        "ipv4_options", "eth_rx_multicast", "icmp_echo_request", "icmp_echo_reply_tx",
+    };
+    auto i = static_cast<std::size_t>(e);
+    return i < names.size() ? names[i] : "unknown";
+}
+
+// A single-writer counter: the owning lcore adds with a plain load and store.
+struct counter {
+    std::uint64_t v = 0;
+    void add(std::uint64_t n = 1) noexcept {
+        __atomic_store_n(&v, __atomic_load_n(&v, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+    }
+    [[nodiscard]] std::uint64_t read() const noexcept { return __atomic_load_n(&v, __ATOMIC_RELAXED); }
+};
+
+struct alignas(64) queue_stats {
+    counter rx_packets, rx_bytes, tx_packets, tx_bytes;
+    counter alloc_failures;  // mbuf allocation failures on this lcore for this port
+    std::array<counter, drop_reason_count> drops{};
+    std::array<counter, event_count> events{};
+
+    void drop(drop_reason r) noexcept { drops[static_cast<std::size_t>(r)].add(); }
+    void count(event e) noexcept { events[static_cast<std::size_t>(e)].add(); }
+    [[nodiscard]] std::uint64_t dropped(drop_reason r) const noexcept {
+        return drops[static_cast<std::size_t>(r)].read();
+    }
+    [[nodiscard]] std::uint64_t counted(event e) const noexcept {
+        return events[static_cast<std::size_t>(e)].read();
+    }
+};
+
+}  // namespace sluice::dp::net
