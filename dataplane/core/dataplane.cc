@@ -20,6 +20,16 @@ namespace {
 
 // Per-lcore mempool cache; DPDK's maximum is 512, l3fwd uses 256.
 constexpr unsigned pool_cache = 256;
+// DPDK 22.11's af_xdp PMD uses the RX mempool as the UMEM and keeps its fill ring stocked from it:
+// XSK_RING_PROD__DEFAULT_NUM_DESCS (2048) fill entries plus one, and up to 2048 more in the RX
+// ring. It does not hand them back on close; they go with the pool. So each AF_XDP queue gets a
+// pool of its own, sized for fill + RX + TX rings, and the shutdown check allows for what the
+// PMD keeps.
+constexpr unsigned xsk_ring_descs = 2048;
+constexpr unsigned umem_pool_size = 4 * xsk_ring_descs - 1;
+constexpr unsigned umem_pmd_held_max = 2 * xsk_ring_descs + 1;
+
+bool uses_umem(std::uint16_t port_id) { return port_driver(port_id) == "net_af_xdp"; }
 
 int launch_worker(void* arg) {
     auto* p = static_cast<std::pair<worker*, const std::atomic<bool>*>*>(arg);
@@ -45,17 +55,21 @@ status dataplane::create_pools(const std::vector<unsigned>& worker_lcores,
     for (std::size_t i = 0; i < port_ids.size(); ++i) {
         const int s = std::max(rte_eth_dev_socket_id(port_ids[i]), 0);
         const auto& pc = cfg_.ports[i];
+        max_mtu = std::max(max_mtu, pc.mtu);
+        if (uses_umem(port_ids[i])) {
+            continue;  // RX comes from per-queue UMEM pools; TX replies reuse those mbufs
+        }
         need[s] += serving[i].size() * (pc.rxd + pc.txd + net::tx_queue_capacity +
                                         std::uint64_t{cfg_.arp_pending} * 64);
-        max_mtu = std::max(max_mtu, pc.mtu);
     }
     for (unsigned lcore : worker_lcores) {
         need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += pool_cache + net::burst_size;
     }
     // Room for the frame (MTU + Ethernet header + one VLAN tag + CRC) after the headroom.
     const std::uint32_t frame = std::uint32_t{max_mtu} + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN;
-    const std::uint16_t data_room = static_cast<std::uint16_t>(
+    data_room_ = static_cast<std::uint16_t>(
         std::max<std::uint32_t>(RTE_MBUF_DEFAULT_BUF_SIZE, frame + RTE_PKTMBUF_HEADROOM));
+    const std::uint16_t data_room = data_room_;
     for (auto [socket, n] : need) {
         n += 1024;  // slack
         std::uint64_t count = cfg_.mbufs != 0 ? cfg_.mbufs : n;
@@ -166,9 +180,21 @@ status dataplane::setup() {
     for (std::size_t i = 0; i < port_ids.size(); ++i) {
         auto ifc = std::make_unique<net::iface>();
         const int socket = std::max(rte_eth_dev_socket_id(port_ids[i]), 0);
-        auto info = port_open(cfg_.ports[i], port_ids[i],
-                              static_cast<std::uint16_t>(serving[i].size()), pool_for(socket),
-                              cfg_.ttl, *ifc);
+        std::vector<rte_mempool*> rx_pools(serving[i].size(), pool_for(socket));
+        if (uses_umem(port_ids[i])) {
+            for (std::size_t q = 0; q < rx_pools.size(); ++q) {
+                const std::string name =
+                    "sluice_umem_p" + std::to_string(port_ids[i]) + "_q" + std::to_string(q);
+                rx_pools[q] = rte_pktmbuf_pool_create(name.c_str(), umem_pool_size, pool_cache, 0,
+                                                      data_room_, socket);
+                if (rx_pools[q] == nullptr) {
+                    return error{cfg_.ports[i].where + ": UMEM pool " + name + ": " +
+                                 rte_strerror(rte_errno)};
+                }
+                umem_pools_.push_back(rx_pools[q]);
+            }
+        }
+        auto info = port_open(cfg_.ports[i], port_ids[i], rx_pools, cfg_.ttl, *ifc);
         if (!info) {
             return error{info.message()};
         }
@@ -287,6 +313,21 @@ std::uint64_t dataplane::shutdown() {
         mp = nullptr;
     }
     pools_.clear();
+    for (auto* mp : umem_pools_) {
+        const unsigned held = mp->size - rte_mempool_avail_count(mp);
+        if (held > umem_pmd_held_max) {
+            log::error("mbuf leak: mempool {}: {} mbufs not returned, more than the {} the "
+                       "af_xdp PMD keeps in its rings",
+                       mp->name, held, umem_pmd_held_max);
+            leaked += held - umem_pmd_held_max;
+        } else {
+            log::info("mempool {}: all mbufs returned but the {} the af_xdp PMD keeps in its "
+                      "fill and RX rings (freed with the pool)",
+                      mp->name, held);
+        }
+        rte_mempool_free(mp);
+    }
+    umem_pools_.clear();
     workers_.clear();
     ifaces_.clear();
     return leaked;

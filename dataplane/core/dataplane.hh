@@ -53,6 +53,8 @@ private:
 
     dp_config cfg_;
     std::vector<rte_mempool*> pools_;     // indexed by NUMA socket; nullptr if unused
+    std::vector<rte_mempool*> umem_pools_;  // one per AF_XDP queue
+    std::uint16_t data_room_ = 0;
     std::vector<port_info> ports_;
     std::vector<std::unique_ptr<net::iface>> ifaces_;
     std::vector<std::unique_ptr<worker>> workers_;

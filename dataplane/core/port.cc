@@ -34,8 +34,36 @@ result<std::uint16_t> port_lookup(const std::string& dev) {
     return id;
 }
 
-result<port_info> port_open(const port_config& cfg, std::uint16_t port_id, std::uint16_t queues,
-                            rte_mempool* pool, std::uint8_t ttl, net::iface& ifc) {
+std::string port_driver(std::uint16_t port_id) {
+    rte_eth_dev_info dev_info{};
+    if (rte_eth_dev_info_get(port_id, &dev_info) != 0 || dev_info.driver_name == nullptr) {
+        return "";
+    }
+    return dev_info.driver_name;
+}
+
+namespace {
+result<port_info> configure_and_start(const port_config& cfg, std::uint16_t port_id,
+                                      const std::vector<rte_mempool*>& rx_pools, std::uint8_t ttl,
+                                      net::iface& ifc);
+}  // namespace
+
+result<port_info> port_open(const port_config& cfg, std::uint16_t port_id,
+                            const std::vector<rte_mempool*>& rx_pools, std::uint8_t ttl,
+                            net::iface& ifc) {
+    auto r = configure_and_start(cfg, port_id, rx_pools, ttl, ifc);
+    if (!r) {
+        (void)rte_eth_dev_stop(port_id);
+        (void)rte_eth_dev_close(port_id);
+    }
+    return r;
+}
+
+namespace {
+result<port_info> configure_and_start(const port_config& cfg, std::uint16_t port_id,
+                                      const std::vector<rte_mempool*>& rx_pools, std::uint8_t ttl,
+                                      net::iface& ifc) {
+    const auto queues = static_cast<std::uint16_t>(rx_pools.size());
     port_info info;
     info.port_id = port_id;
     info.queues = queues;
@@ -97,7 +125,7 @@ result<port_info> port_open(const port_config& cfg, std::uint16_t port_id, std::
         rte_eth_rxconf rxc = dev_info.default_rxconf;
         rxc.offloads = conf.rxmode.offloads;
         if (int rc = rte_eth_rx_queue_setup(port_id, q, rxd, static_cast<unsigned>(info.socket_id),
-                                            &rxc, pool);
+                                            &rxc, rx_pools[q]);
             rc != 0) {
             return error{who + ": RX queue " + std::to_string(q) + ": " + rte_strerror(-rc)};
         }
@@ -141,6 +169,7 @@ result<port_info> port_open(const port_config& cfg, std::uint16_t port_id, std::
               format_ipv4(cfg.addr));
     return info;
 }
+}  // namespace
 
 void port_close(std::uint16_t port_id) {
     if (int rc = rte_eth_dev_stop(port_id); rc != 0) {

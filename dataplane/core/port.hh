@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "../net/iface.hh"
 #include "config.hh"
@@ -28,10 +29,14 @@ struct port_info {
 // Finds the port a config names (device name or numeric id). Does not touch the device.
 [[nodiscard]] result<std::uint16_t> port_lookup(const std::string& dev);
 
-// Configures and starts the port with `queues` queue pairs whose RX rings fill from `pool`.
-// Fills `ifc` (MAC, addresses, offloads) for the stack.
+// The PMD's name ("net_af_xdp", "net_ice", ...), or "" for a bad port id.
+[[nodiscard]] std::string port_driver(std::uint16_t port_id);
+
+// Configures and starts the port with one queue pair per entry of `rx_pools`, queue q's RX ring
+// filling from rx_pools[q]. Fills `ifc` (MAC, addresses, offloads) for the stack. On failure the
+// port is closed again.
 [[nodiscard]] result<port_info> port_open(const port_config& cfg, std::uint16_t port_id,
-                                          std::uint16_t queues, rte_mempool* pool,
+                                          const std::vector<rte_mempool*>& rx_pools,
                                           std::uint8_t ttl, net::iface& ifc);
 
 // Stops and closes the port, returning its RX/TX ring mbufs to their pool.

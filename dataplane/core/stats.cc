@@ -115,7 +115,9 @@ std::string dataplane::stats_json() const {
     }
     root["lcores"] = std::move(lcores);
     nlohmann::json pools = nlohmann::json::array();
-    for (const auto* mp : pools_) {
+    std::vector<const rte_mempool*> all(pools_.begin(), pools_.end());
+    all.insert(all.end(), umem_pools_.begin(), umem_pools_.end());
+    for (const auto* mp : all) {
         if (mp != nullptr) {
             pools.push_back({{"name", mp->name},
                              {"size", mp->size},
