@@ -175,3 +175,43 @@ def test_bad_port_option_is_refused_before_eal(bed):
     assert dp.proc.wait(timeout=30) == 2
     dp.stop()
     assert "needs a prefix length" in dp.log()
+
+
+def test_tap_port_with_checksum_offload_is_reachable_from_its_kernel_side(bed):
+    # net_tap offers IPv4 checksum offload, so this exercises the offload path as well.
+    dp = Dataplane(bed, "tap").start()
+    tap = dp.tap_if()
+    ns = ["ip", "netns", "exec", bed.dp_ns]
+    subprocess.run(ns + ["ip", "addr", "add", f"{bed.peer_ip()}/24", "dev", tap], check=True)
+    subprocess.run(ns + ["ip", "link", "set", tap, "up"], check=True)
+    r = subprocess.run(ns + ["ping", "-c", "3", "-i", "0.2", "-W", "2", bed.dp_ip()],
+                       capture_output=True, text=True, timeout=30)
+    assert "3 received" in r.stdout, r.stdout + dp.log()
+    assert "ipv4 checksum offload rx on tx on" in dp.log(), dp.log()
+    assert dp.stop() == 0, dp.log()
+    # The tap interface goes away with the dataplane.
+    links = subprocess.run(["ip", "-n", bed.dp_ns, "link"], capture_output=True, text=True).stdout
+    assert tap not in links
+
+
+def test_two_workers_share_what_they_learn(bed):
+    # Two workers on one spare CPU (EAL --lcores maps lcores 1 and 2 onto CPU 1), two af_packet
+    # queue pairs spread by fanout hash. Whichever worker receives the ARP reply tells the other
+    # through its ring, so both answer pings without asking again.
+    dp = Dataplane(bed, "af_packet", lcores="0-2")
+    dp.lcores = None
+    dp.extra_eal = ["--lcores=0@0,1@1,2@1"]
+    dp.vdev_extra = ",qpairs=2"
+    dp.start()
+    bed.peer("ip", "neigh", "replace", bed.dp_ip(), "lladdr", bed.dp_mac(), "nud", "permanent",
+             "dev", bed.peer_if(), check=True)
+    # Many flows (one per ping id) so that the fanout hash uses both queues.
+    for _ in range(6):
+        assert bed.ping(count=2, interval=0.05)[1] == 2, dp.log()
+    s = dp.stats()
+    queues = s["ports"][0]["queues"]
+    assert [q["lcore"] for q in queues] == [1, 2]
+    assert sum(q["events"]["arp_learned"] for q in queues) >= 2  # learned, then told
+    assert s["ports"][0]["totals"]["events"]["arp_request_tx"] >= 1
+    assert all(l["ring_drops"] == 0 for l in s["lcores"])
+    assert dp.stop() == 0, dp.log()

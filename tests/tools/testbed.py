@@ -138,17 +138,26 @@ class Dataplane:
         self._q = queue.Queue()
         self.stderr_path = f"/tmp/sluice-dp-{bed.tag}-{os.getpid()}.log"
         self.returncode = None
+        self.vdev_extra = ""  # appended to every --vdev, e.g. ",qpairs=2"
 
     def vdev(self, i):
         if self.mode == "af_packet":
             return f"net_af_packet{i},iface={self.bed.dp_if(i)}"
         if self.mode == "af_xdp":
             return f"net_af_xdp{i},iface={self.bed.dp_if(i)},start_queue=0,queue_count=1"
+        if self.mode == "tap":
+            # DPDK creates the tap interface in the dataplane namespace; its kernel side is the
+            # peer (tests give it the peer address themselves).
+            return f"net_tap{i},iface={self.tap_if(i)}"
         raise ValueError(self.mode)
 
+    def tap_if(self, i=0):
+        return f"sl{self.bed.tag}t{i}"
+
     def command(self):
-        cmd = [self.binary, "-l", self.lcores, "--no-pci", "--log-level=lib.eal:warning"]
-        cmd += [f"--vdev={self.vdev(i)}" for i in range(self.links)]
+        cmd = [self.binary] + (["-l", self.lcores] if self.lcores else [])
+        cmd += ["--no-pci", "--log-level=lib.eal:warning"]
+        cmd += [f"--vdev={self.vdev(i)}" + self.vdev_extra for i in range(self.links)]
         cmd += self.extra_eal + ["--"]
         for i in range(self.links):
             dev = f"net_{self.mode}{i}"
