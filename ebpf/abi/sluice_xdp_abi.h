@@ -45,9 +45,10 @@
 #define SLUICE_XDP_NS_PER_TOKEN 1000000000ull /* one token = one SYN = 1e9 nano-tokens */
 
 /* Per-CPU counters, one slot each in the sl_stats PERCPU_ARRAY.
- * Every packet moves exactly one *verdict* counter (PASS, REDIRECT or a DROP_*);
- * the *reason* counters below SLUICE_CNT_VERDICTS_END say why a packet was passed
- * and move in addition to PASS or REDIRECT. */
+ * Every packet moves exactly one *verdict* counter (PASS, REDIRECT or a DROP_*).
+ * The *reason* counters from SLUICE_CNT_VERDICTS_END on move in addition: why a
+ * packet was passed, or that it was steered (STEER_*), which is then followed by
+ * REDIRECT, or by PASS + PASS_NO_XSK when no AF_XDP socket is bound on the queue. */
 enum sluice_xdp_counter {
 	/* verdicts */
 	SLUICE_CNT_PASS = 0,
@@ -60,11 +61,12 @@ enum sluice_xdp_counter {
 	/* reasons (move together with PASS or REDIRECT) */
 	SLUICE_CNT_PASS_TRUNCATED = SLUICE_CNT_VERDICTS_END, /* frame ended inside a header */
 	SLUICE_CNT_PASS_FRAGMENT,      /* IPv4 fragment or IPv6 fragment header */
-	SLUICE_CNT_PASS_NO_XSK,        /* service matched, no socket bound on this queue */
+	SLUICE_CNT_PASS_NO_XSK,        /* steered, but no socket bound on this queue */
 	SLUICE_CNT_PASS_NOT_SERVICE,   /* well-formed IP, no service entry */
 	SLUICE_CNT_PASS_OTHER_L3,      /* neither IPv4, IPv6 nor ARP */
 	SLUICE_CNT_PASS_OTHER_L4,      /* IP but not TCP/UDP (ICMP, IPv6 ext headers) */
-	SLUICE_CNT_REDIRECT_ARP,       /* ARP whose target is a service address */
+	SLUICE_CNT_STEER_SERVICE,      /* IP packet to a service: sent to xsks_map */
+	SLUICE_CNT_STEER_ARP,          /* ARP whose target is a service address: sent to xsks_map */
 	SLUICE_CNT_GATEWAY_EXPIRED,    /* expired gateway verdict found and deleted */
 	SLUICE_CNT_MAX,
 };

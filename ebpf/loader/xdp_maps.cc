@@ -90,7 +90,8 @@ std::string_view xdp_stats::name(sluice_xdp_counter c) {
         case SLUICE_CNT_PASS_NOT_SERVICE: return "pass_not_service";
         case SLUICE_CNT_PASS_OTHER_L3: return "pass_other_l3";
         case SLUICE_CNT_PASS_OTHER_L4: return "pass_other_l4";
-        case SLUICE_CNT_REDIRECT_ARP: return "redirect_arp";
+        case SLUICE_CNT_STEER_SERVICE: return "steer_service";
+        case SLUICE_CNT_STEER_ARP: return "steer_arp";
         case SLUICE_CNT_GATEWAY_EXPIRED: return "gateway_expired";
         case SLUICE_CNT_MAX: break;
     }

@@ -49,12 +49,13 @@ static __always_inline int verdict(__u32 verdict_idx, __u32 reason_idx, int acti
 
 static __always_inline int steer(struct xdp_md *ctx, __u32 reason_idx)
 {
+	count(reason_idx);
 	/* With XDP_PASS in the low bits of flags, the helper returns XDP_PASS
 	 * instead of XDP_ABORTED when no socket sits at this queue's slot. */
 	long act = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 
 	if (act == XDP_REDIRECT)
-		return verdict(SLUICE_CNT_REDIRECT, reason_idx, XDP_REDIRECT);
+		return verdict(SLUICE_CNT_REDIRECT, SLUICE_CNT_MAX, XDP_REDIRECT);
 	return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
 }
 
@@ -166,7 +167,7 @@ int sluice_xdp(struct xdp_md *ctx)
 		/* The dataplane owns service addresses, so it answers ARP for
 		 * them; the kernel does not hold those addresses. */
 		if (bpf_map_lookup_elem(&sl_svc_addr4, &pi.arp_target))
-			return steer(ctx, SLUICE_CNT_REDIRECT_ARP);
+			return steer(ctx, SLUICE_CNT_STEER_ARP);
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 	default:
 		break;
@@ -193,5 +194,5 @@ int sluice_xdp(struct xdp_md *ctx)
 	    !syn_admit(&pi.src))
 		return verdict(SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
 
-	return steer(ctx, SLUICE_CNT_MAX);
+	return steer(ctx, SLUICE_CNT_STEER_SERVICE);
 }
