@@ -64,6 +64,10 @@ public:
     // Detaches from the interface given to attach(), only if our program is still there.
     status detach();
 
+    // Leaves the program attached when this object goes away (a CLI that attaches and
+    // exits). The next attach() anywhere treats it as stale and replaces it.
+    void leave_attached() noexcept { ifindex_ = 0; }
+
     [[nodiscard]] xdp_maps& maps() noexcept { return maps_; }
     [[nodiscard]] int prog_fd() const noexcept;
     // The XSKMAP: insert an AF_XDP socket fd at key = RX queue index.
