@@ -167,7 +167,8 @@ status xdp_maps::block(const cidr& c) {
     if (rc != 0) {
         return error{errno_message("block " + c.to_string(), errno)};
     }
-    return {};
+    // After the insert: the program starts consulting the trie only once it can match.
+    return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, true);
 }
 
 status xdp_maps::unblock(const cidr& c) {
@@ -183,6 +184,10 @@ status xdp_maps::unblock(const cidr& c) {
     }
     if (rc != 0) {
         return error{errno_message("unblock " + c.to_string(), errno)};
+    }
+    const map_index m = c.addr.is_v4 ? block_v4 : block_v6;
+    if (map_empty(m)) {
+        return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, false);
     }
     return {};
 }
@@ -223,9 +228,53 @@ status xdp_maps::set_syn_limit(std::uint32_t rate_per_sec, std::uint32_t burst) 
                      std::to_string(SLUICE_XDP_SYN_BURST_MAX) + "; limit unchanged"};
     }
     const std::uint32_t zero = 0;
-    const sluice_xdp_config cfg{rate_per_sec, rate_per_sec ? burst : 0, SLUICE_XDP_ABI_VERSION, 0};
+    sluice_xdp_config cfg{};
+    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
+        return error{errno_message("read sl_config", errno)};
+    }
+    cfg.syn_rate = rate_per_sec;
+    cfg.syn_burst = rate_per_sec != 0 ? burst : 0;
+    cfg.abi_version = SLUICE_XDP_ABI_VERSION;
     if (bpf_map_update_elem(fd(config), &zero, &cfg, BPF_ANY) != 0) {
         return error{errno_message("write sl_config", errno)};
+    }
+    return {};
+}
+
+bool xdp_maps::map_empty(map_index i) const {
+    // Key buffer large enough for any of our keys (largest: service key, 20 bytes).
+    std::array<std::uint8_t, 32> next{};
+    return bpf_map_get_next_key(fd(i), nullptr, next.data()) != 0;
+}
+
+status xdp_maps::set_flag(std::uint32_t bit, bool on) {
+    const std::uint32_t zero = 0;
+    sluice_xdp_config cfg{};
+    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
+        return error{errno_message("read sl_config", errno)};
+    }
+    const std::uint32_t flags = on ? (cfg.flags | bit) : (cfg.flags & ~bit);
+    if (flags == cfg.flags) {
+        return {};
+    }
+    cfg.flags = flags;
+    cfg.abi_version = SLUICE_XDP_ABI_VERSION;
+    if (bpf_map_update_elem(fd(config), &zero, &cfg, BPF_ANY) != 0) {
+        return error{errno_message("write sl_config flags", errno)};
+    }
+    return {};
+}
+
+status xdp_maps::sync_flags() {
+    const std::pair<map_index, std::uint32_t> pairs[] = {
+        {block_v4, SLUICE_XDP_F_BLOCK_V4},
+        {block_v6, SLUICE_XDP_F_BLOCK_V6},
+        {gw_verdict, SLUICE_XDP_F_GW_VERDICTS},
+    };
+    for (const auto& [m, bit] : pairs) {
+        if (auto st = set_flag(bit, !map_empty(m)); !st) {
+            return st;
+        }
     }
     return {};
 }
@@ -249,7 +298,7 @@ status xdp_maps::add_gateway_verdict_until(const ip_addr& src, std::uint64_t exp
     if (bpf_map_update_elem(fd(gw_verdict), &key, &v, BPF_ANY) != 0) {
         return error{errno_message("gateway verdict for " + src.to_string(), errno)};
     }
-    return {};
+    return set_flag(SLUICE_XDP_F_GW_VERDICTS, true);
 }
 
 status xdp_maps::remove_gateway_verdict(const ip_addr& src) {
@@ -257,7 +306,8 @@ status xdp_maps::remove_gateway_verdict(const ip_addr& src) {
     if (bpf_map_delete_elem(fd(gw_verdict), &key) != 0) {
         return error{errno_message("remove gateway verdict for " + src.to_string(), errno)};
     }
-    return {};
+    // Entries the program deleted on expiry never clear the flag; this only costs a lookup.
+    return map_empty(gw_verdict) ? set_flag(SLUICE_XDP_F_GW_VERDICTS, false) : status{};
 }
 
 result<xdp_stats> xdp_maps::read_stats() const {

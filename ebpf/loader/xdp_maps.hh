@@ -77,12 +77,20 @@ public:
 
     [[nodiscard]] result<xdp_stats> read_stats() const;
 
+    // Recomputes sluice_xdp_config.flags from the maps' contents (block lists and gateway
+    // verdicts non-empty). The mutators keep the flags current; call this after entries were
+    // written by other means (bpftool) or when reusing pins of unknown history.
+    status sync_flags();
+
 private:
     enum map_index : std::size_t {
         services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats
     };
     explicit xdp_maps(std::array<unique_fd, 8> fds) : fds_(std::move(fds)) {}
     int fd(map_index i) const { return fds_[i].get(); }
+    bool map_empty(map_index i) const;
+    // Read-modify-write of sl_config slot 0 (single writer, see the header comment).
+    status set_flag(std::uint32_t bit, bool on);
 
     std::array<unique_fd, 8> fds_;
 };

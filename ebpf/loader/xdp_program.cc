@@ -134,7 +134,13 @@ result<std::unique_ptr<xdp_program>> xdp_program::load(const load_options& opts)
         }
         fds[i].reset(fd);
     }
-    return std::unique_ptr<xdp_program>(new xdp_program(skel, xdp_maps::adopt(std::move(fds))));
+    std::unique_ptr<xdp_program> prog(new xdp_program(skel, xdp_maps::adopt(std::move(fds))));
+    // Reused pins may hold entries written by an older process: make the fast-path flags
+    // agree with them before the program can be attached.
+    if (auto st = prog->maps().sync_flags(); !st) {
+        return error{st.message()};
+    }
+    return prog;
 }
 
 xdp_program::~xdp_program() {

@@ -59,26 +59,33 @@ static __always_inline int steer(struct xdp_md *ctx, __u32 reason_idx)
 	return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
 }
 
-static __always_inline bool is_blocked(const struct pkt_info *pi)
+static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 {
 	if (pi->is_v4) {
 		struct sluice_xdp_lpm_v4 k = { .prefixlen = 32 };
 
+		if (!(flags & SLUICE_XDP_F_BLOCK_V4))
+			return false;
 		__builtin_memcpy(k.addr, &pi->src.bytes[12], 4);
 		return bpf_map_lookup_elem(&sl_block_v4, &k) != NULL;
 	} else {
 		struct sluice_xdp_lpm_v6 k = { .prefixlen = 128 };
 
+		if (!(flags & SLUICE_XDP_F_BLOCK_V6))
+			return false;
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
 		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
 	}
 }
 
 /* True while userspace's verdict on this source is live. */
-static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr *src)
+static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr *src, __u32 flags)
 {
-	struct sluice_xdp_gw_verdict *v = bpf_map_lookup_elem(&sl_gw_verdict, src);
+	struct sluice_xdp_gw_verdict *v;
 
+	if (!(flags & SLUICE_XDP_F_GW_VERDICTS))
+		return false;
+	v = bpf_map_lookup_elem(&sl_gw_verdict, src);
 	if (!v)
 		return false;
 	if (bpf_ktime_get_ns() < v->expires_ns)
@@ -94,14 +101,13 @@ static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr 
 /* Token bucket per source address (RFC 2697's single-rate idea, one bucket).
  * Tokens are kept in nano-tokens so the refill, rate tokens per second =
  * rate nano-tokens per ns, needs no division on the common path. */
-static __always_inline bool syn_admit(const struct sluice_xdp_addr *src)
+static __always_inline bool syn_admit(const struct sluice_xdp_addr *src,
+				      const struct sluice_xdp_config *cfg)
 {
-	__u32 zero = 0;
-	struct sluice_xdp_config *cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	struct sluice_xdp_syn_bucket *b;
 	__u64 now, rate, burst, tokens, elapsed;
 
-	if (!cfg || cfg->syn_rate == 0 || cfg->syn_burst == 0)
+	if (cfg->syn_rate == 0 || cfg->syn_burst == 0)
 		return true;
 	rate = cfg->syn_rate;
 	burst = (__u64)cfg->syn_burst * SLUICE_XDP_NS_PER_TOKEN;
@@ -147,9 +153,11 @@ int sluice_xdp(struct xdp_md *ctx)
 		.pos = (void *)(long)ctx->data,
 		.end = (void *)(long)ctx->data_end,
 	};
+	const struct sluice_xdp_config *cfg;
 	struct sluice_xdp_service_key key;
 	struct pkt_info pi;
 	enum parse_result r;
+	__u32 zero = 0;
 
 	/* Zeroed whole: its addresses become map keys, and the verifier rejects
 	 * map lookups with uninitialised stack bytes. */
@@ -173,7 +181,13 @@ int sluice_xdp(struct xdp_md *ctx)
 		break;
 	}
 
-	if (is_blocked(&pi))
+	/* One array lookup per packet; the verifier inlines it for ARRAY maps.
+	 * Index 0 of a one-entry ARRAY always exists; the NULL check is there
+	 * because the verifier insists on one. */
+	cfg = bpf_map_lookup_elem(&sl_config, &zero);
+	if (!cfg)
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
+	if (is_blocked(&pi, cfg->flags))
 		return verdict(SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
 	if (r == PARSE_FRAGMENT)
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
@@ -187,11 +201,11 @@ int sluice_xdp(struct xdp_md *ctx)
 	if (!bpf_map_lookup_elem(&sl_services, &key))
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 
-	if (gateway_verdict_active(&pi.src))
+	if (gateway_verdict_active(&pi.src, cfg->flags))
 		return verdict(SLUICE_CNT_DROP_GATEWAY_VERDICT, SLUICE_CNT_MAX, XDP_DROP);
 	if (pi.proto == IPPROTO_TCP &&
 	    (pi.tcp_flags & (SLUICE_TCP_FLAG_SYN | SLUICE_TCP_FLAG_ACK)) == SLUICE_TCP_FLAG_SYN &&
-	    !syn_admit(&pi.src))
+	    !syn_admit(&pi.src, cfg))
 		return verdict(SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
 
 	return steer(ctx, SLUICE_CNT_STEER_SERVICE);

@@ -3,6 +3,7 @@
 // block list and service updates). Each test loads its own program with private pins.
 #include <linux/bpf.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <chrono>
 
@@ -132,6 +133,37 @@ TEST_F(xdp_verdict, block_list_add_list_remove_round_trips) {
     auto again = maps().unblock(c.value());
     ASSERT_FALSE(again.ok());
     EXPECT_NE(again.message().find("198.51.100.0/25"), std::string::npos) << again.message();
+}
+
+TEST_F(xdp_verdict, emptied_then_refilled_block_list_is_enforced_again) {
+    const bytes from_blocked = tcp4(blocked4, svc4, 80, tcp_syn);
+    auto v4 = cidr::parse("192.0.2.0/24");
+    auto v6 = cidr::parse("2001:db8:bad::/48");
+    ASSERT_TRUE(maps().unblock(v4.value()).ok());
+    ASSERT_TRUE(maps().unblock(v6.value()).ok());
+    expect_moved(run(from_blocked).delta,
+                 {SLUICE_CNT_STEER_SERVICE, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK});
+    expect_moved(run(tcp6(blocked6, svc6, 443, tcp_syn)).delta,
+                 {SLUICE_CNT_STEER_SERVICE, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK});
+    ASSERT_TRUE(maps().block(v4.value()).ok());
+    expect_moved(run(from_blocked).delta, {SLUICE_CNT_DROP_BLOCKLIST});
+}
+
+TEST_F(xdp_verdict, sync_flags_enforces_entries_written_behind_the_loaders_back) {
+    // Empty the v4 list through the API (flag cleared), then insert with a raw map write,
+    // as bpftool would: the program skips the trie until the flags are resynchronised.
+    auto v4 = cidr::parse("192.0.2.0/24");
+    ASSERT_TRUE(maps().unblock(v4.value()).ok());
+    const int fd = bpf_obj_get((pin_root_ + "/sl_block_v4").c_str());
+    ASSERT_GE(fd, 0);
+    const sluice_xdp_lpm_v4 key{24, {192, 0, 2, 0}};
+    const std::uint32_t one = 1;
+    ASSERT_EQ(bpf_map_update_elem(fd, &key, &one, BPF_ANY), 0);
+    close(fd);
+    const bytes from_blocked = tcp4(blocked4, svc4, 80, tcp_syn);
+    EXPECT_EQ(run(from_blocked).delta[SLUICE_CNT_DROP_BLOCKLIST], 0u);
+    ASSERT_TRUE(maps().sync_flags().ok());
+    expect_moved(run(from_blocked).delta, {SLUICE_CNT_DROP_BLOCKLIST});
 }
 
 TEST_F(xdp_verdict, arp_steering_follows_the_last_service_on_an_address) {
