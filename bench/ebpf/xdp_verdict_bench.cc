@@ -11,9 +11,11 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "xdp_cases.hh"
 #include "xdp_program.hh"
@@ -25,9 +27,30 @@ using namespace sluice::ebpf::test;  // NOLINT
 
 std::unique_ptr<xdp_program> prog;
 
-void bm_verdict(benchmark::State& state, const std::string& case_name) {
+// The fixture's block list, present or not: with it, every IP packet pays an LPM lookup;
+// without it the program skips the trie (SLUICE_XDP_F_BLOCK_V4/V6).
+bool set_block_list(bool present) {
+    for (const char* text : {"192.0.2.0/24", "2001:db8:bad::/48"}) {
+        const cidr c = cidr::parse(text).value();
+        const auto listed = prog->maps().blocked();
+        const bool has = listed.ok() && std::find(listed->begin(), listed->end(), c) != listed->end();
+        if (present && !has && !prog->maps().block(c).ok()) {
+            return false;
+        }
+        if (!present && has && !prog->maps().unblock(c).ok()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void bm_verdict(benchmark::State& state, const std::string& case_name, bool block_list) {
     if (!prog) {
         state.SkipWithError("needs root and bpffs (program not loaded)");
+        return;
+    }
+    if (!set_block_list(block_list)) {
+        state.SkipWithError("could not set up the block list");
         return;
     }
     const xdp_case& c = xdp_case_named(case_name);
@@ -75,13 +98,19 @@ int main(int argc, char** argv) {
         {"drop_blocklist_v6", "blocked_v6_to_service"},
         {"drop_malformed", "ipv4_ihl_below_5"},
     };
-    for (const auto& [label, row] : rows) {
-        benchmark::RegisterBenchmark(label, bm_verdict, std::string(row))
-            ->Arg(10000)
-            ->Arg(1000000)
-            ->Iterations(10)
-            ->UseManualTime()
-            ->Unit(benchmark::kNanosecond);
+    for (const bool block_list : {true, false}) {
+        for (const auto& [label, row] : rows) {
+            const std::string name = std::string(label) + (block_list ? "" : "/no_block_list");
+            if (!block_list && std::string_view(label).starts_with("drop_blocklist")) {
+                continue;
+            }
+            benchmark::RegisterBenchmark(name.c_str(), bm_verdict, std::string(row), block_list)
+                ->Arg(10000)
+                ->Arg(1000000)
+                ->Iterations(10)
+                ->UseManualTime()
+                ->Unit(benchmark::kNanosecond);
+        }
     }
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
