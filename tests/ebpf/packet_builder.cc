@@ -24,6 +24,7 @@ constexpr std::array<std::uint8_t, 6> mac_src = {0x02, 0x00, 0x00, 0x00, 0x00, 0
 
 bytes l2(std::uint16_t ethertype, std::initializer_list<std::uint16_t> tpids) {
     bytes b;
+    b.reserve(128);  // whole frame; also avoids a GCC 12 -Wstringop-overflow false positive
     put(b, mac_dst);
     put(b, mac_src);
     std::uint16_t vid = 100;
