@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -47,6 +49,21 @@ int fail(const std::string& msg) {
 }
 
 int done(const status& st) { return st.ok() ? 0 : fail(st.message()); }
+
+// Whole-string decimal in [lo, hi]; names the argument when it is not.
+bool parse_num(const std::string& what, const std::string& text, long long lo, long long hi,
+               long long* out) {
+    char* end = nullptr;
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) {
+        std::fprintf(stderr, "sluice-xdp: %s '%s' must be an integer in %lld..%lld\n",
+                     what.c_str(), text.c_str(), lo, hi);
+        return false;
+    }
+    *out = v;
+    return true;
+}
 
 bool enter_netns(const std::string& name, std::string* err) {
     const std::string path = "/var/run/netns/" + name;
@@ -177,29 +194,45 @@ int cmd_maps(const std::vector<std::string>& a, const std::string& pin_root) {
         return done(cmd == "block" ? maps.block(c.value()) : maps.unblock(c.value()));
     }
     if (cmd == "syn-limit" && a.size() == 3) {
-        return done(maps.set_syn_limit(static_cast<std::uint32_t>(std::strtoul(a[1].c_str(), nullptr, 10)),
-                                       static_cast<std::uint32_t>(std::strtoul(a[2].c_str(), nullptr, 10))));
+        long long rate = 0;
+        long long burst = 0;
+        if (!parse_num("RATE", a[1], 0, UINT32_MAX, &rate) ||
+            !parse_num("BURST", a[2], 0, UINT32_MAX, &burst)) {
+            return 2;
+        }
+        return done(maps.set_syn_limit(static_cast<std::uint32_t>(rate),
+                                       static_cast<std::uint32_t>(burst)));
     }
     if (cmd == "service" && a.size() >= 5 && (a[1] == "add" || a[1] == "del")) {
         auto addr = ip_addr::parse(a[2]);
         if (!addr) {
             return usage(addr.message());
         }
-        const unsigned long port = std::strtoul(a[3].c_str(), nullptr, 10);
-        if (port == 0 || port > 65535 || (a[4] != "tcp" && a[4] != "udp")) {
-            return usage("service: PORT must be 1..65535 and the protocol tcp or udp");
+        long long port = 0;
+        long long id = 0;
+        if (!parse_num("PORT", a[3], 1, 65535, &port) ||
+            (a.size() > 5 && !parse_num("ID", a[5], 0, UINT32_MAX, &id))) {
+            return 2;
+        }
+        if (a[4] != "tcp" && a[4] != "udp") {
+            return usage("service: protocol '" + a[4] + "' must be tcp or udp");
         }
         const service s{addr.value(), static_cast<std::uint16_t>(port),
                         a[4] == "tcp" ? l4_proto::tcp : l4_proto::udp};
-        const auto id = a.size() > 5 ? static_cast<std::uint32_t>(std::strtoul(a[5].c_str(), nullptr, 10)) : 0u;
-        return done(a[1] == "add" ? maps.add_service(s, id) : maps.remove_service(s));
+        return done(a[1] == "add" ? maps.add_service(s, static_cast<std::uint32_t>(id))
+                                  : maps.remove_service(s));
     }
     if (cmd == "gateway" && a.size() >= 3) {
         auto addr = ip_addr::parse(a[1]);
         if (!addr) {
             return usage(addr.message());
         }
-        const auto ttl = std::chrono::milliseconds(std::strtoll(a[2].c_str(), nullptr, 10));
+        long long ttl_ms = 0;
+        // Upper bound: one year, far beyond any gateway penalty.
+        if (!parse_num("TTL_MS", a[2], 1, 365LL * 24 * 3600 * 1000, &ttl_ms)) {
+            return 2;
+        }
+        const auto ttl = std::chrono::milliseconds(ttl_ms);
         const auto reason = a.size() > 3 && a[3] == "blocked" ? gateway_reason::blocked
                                                               : gateway_reason::rate_limited;
         return done(maps.add_gateway_verdict(addr.value(), ttl, reason));

@@ -199,3 +199,27 @@ def test_cli_detach_removes_program_left_by_exited_attach(topo):
     assert topo.xdp_prog_id() is not None
     topo.tool("detach", topo.if_b)
     assert topo.xdp_prog_id() is None
+
+
+def test_skb_mode_and_mode_switch_over_a_stale_program(topo):
+    out = topo.tool("attach", topo.if_b, "skb").stdout
+    assert "mode=skb" in out, out
+    assert "xdpgeneric" in sh("ip", "-n", topo.ns_b, "link", "show", topo.if_b).stdout
+    stale = topo.xdp_prog_id()
+    # Insisting on native over a stale skb-mode program: detach it, then attach afresh.
+    out = topo.tool("attach", topo.if_b, "native").stdout
+    assert "mode=native" in out and f"replaced={stale}" in out, out
+    link = sh("ip", "-n", topo.ns_b, "link", "show", topo.if_b).stdout
+    assert "xdpgeneric" not in link and "prog/xdp id" in link
+    assert topo.ping()
+    topo.tool("detach", topo.if_b)
+    assert topo.xdp_prog_id() is None
+
+
+def test_cli_rejects_bad_numbers_and_leaves_config_alone(topo):
+    topo.tool("attach", topo.if_b)
+    bad = topo.tool("syn-limit", "ten", "5", check=False)
+    assert bad.returncode == 2 and "RATE 'ten'" in bad.stderr, bad.stderr
+    bad = topo.tool("syn-limit", "10", "0", check=False)
+    assert bad.returncode == 1 and "limit unchanged" in bad.stderr, bad.stderr
+    topo.tool("detach", topo.if_b)
