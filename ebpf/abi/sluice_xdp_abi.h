@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Types shared by the XDP program (ebpf/xdp/sluice_xdp.bpf.c) and its C++ loader
+ * (ebpf/loader/). Both sides compile this exact header, so every struct is pinned
+ * with _Static_assert: a silent layout change would make the loader write map
+ * entries the program misreads. Bump SLUICE_XDP_ABI_VERSION on any change; the
+ * maps are pinned by name, and libbpf refuses to reuse a pinned map whose key or
+ * value size differs, which turns most mismatches into a load error.
+ *
+ * Byte order: addresses and ports are stored in network byte order, exactly as
+ * they appear on the wire, so the program compares them without swapping.
+ * IPv4 addresses are stored as IPv4-mapped IPv6 (RFC 4291 §2.5.5.2,
+ * ::ffff:a.b.c.d) wherever a key holds either family.
+ */
+#ifndef SLUICE_XDP_ABI_H
+#define SLUICE_XDP_ABI_H
+
+#include <linux/types.h>
+
+#ifdef __cplusplus
+#define SLUICE_STATIC_ASSERT static_assert
+#else
+#define SLUICE_STATIC_ASSERT _Static_assert
+#endif
+
+#define SLUICE_XDP_ABI_VERSION 1
+
+/* Program name as the kernel reports it (BPF_OBJ_NAME_LEN = 16, so at most 15
+ * characters). The loader identifies a stale Sluice program by this name. */
+#define SLUICE_XDP_PROG_NAME "sluice_xdp"
+
+/* Map capacities. Each is sized for a single host, not measured; raise with care,
+ * LPM tries and hash maps preallocate (except LPM) their entries in kernel memory. */
+#define SLUICE_XDP_MAX_QUEUES 64         /* xsks_map: one AF_XDP socket per RX queue */
+#define SLUICE_XDP_MAX_SERVICES 4096     /* {addr, port, proto} tuples */
+#define SLUICE_XDP_MAX_SERVICE_ADDRS 1024 /* distinct IPv4 service addresses (ARP) */
+#define SLUICE_XDP_MAX_BLOCKS 16384      /* CIDRs per family */
+#define SLUICE_XDP_MAX_SYN_SOURCES 65536 /* LRU: sources with a live SYN bucket */
+#define SLUICE_XDP_MAX_GW_VERDICTS 65536 /* LRU: sources with a gateway verdict */
+
+/* Token-bucket limits the loader enforces so the program's fixed-point arithmetic
+ * cannot overflow a u64: burst * 1e9 <= 1e15 and elapsed * rate stays below it. */
+#define SLUICE_XDP_SYN_RATE_MAX 100000000u /* new connections per second per source */
+#define SLUICE_XDP_SYN_BURST_MAX 1000000u
+#define SLUICE_XDP_NS_PER_TOKEN 1000000000ull /* one token = one SYN = 1e9 nano-tokens */
+
+/* Per-CPU counters, one slot each in the sl_stats PERCPU_ARRAY.
+ * Every packet moves exactly one *verdict* counter (PASS, REDIRECT or a DROP_*).
+ * The *reason* counters from SLUICE_CNT_VERDICTS_END on move in addition: why a
+ * packet was passed, or that it was steered (STEER_*), which is then followed by
+ * REDIRECT, or by PASS + PASS_NO_XSK when no AF_XDP socket is bound on the queue. */
+enum sluice_xdp_counter {
+	/* verdicts */
+	SLUICE_CNT_PASS = 0,
+	SLUICE_CNT_REDIRECT,
+	SLUICE_CNT_DROP_BLOCKLIST,
+	SLUICE_CNT_DROP_SYN_LIMIT,
+	SLUICE_CNT_DROP_GATEWAY_VERDICT,
+	SLUICE_CNT_DROP_MALFORMED,
+	SLUICE_CNT_VERDICTS_END,
+	/* reasons (move together with PASS or REDIRECT) */
+	SLUICE_CNT_PASS_TRUNCATED = SLUICE_CNT_VERDICTS_END, /* frame ended inside a header */
+	SLUICE_CNT_PASS_FRAGMENT,      /* IPv4 fragment or IPv6 fragment header */
+	SLUICE_CNT_PASS_NO_XSK,        /* steered, but no socket bound on this queue */
+	SLUICE_CNT_PASS_NOT_SERVICE,   /* well-formed IP, no service entry */
+	SLUICE_CNT_PASS_OTHER_L3,      /* neither IPv4, IPv6 nor ARP */
+	SLUICE_CNT_PASS_OTHER_L4,      /* IP but not TCP/UDP (ICMP, IPv6 ext headers) */
+	SLUICE_CNT_STEER_SERVICE,      /* IP packet to a service: sent to xsks_map */
+	SLUICE_CNT_STEER_ARP,          /* ARP whose target is a service address: sent to xsks_map */
+	SLUICE_CNT_GATEWAY_EXPIRED,    /* expired gateway verdict found and deleted */
+	SLUICE_CNT_MAX,
+};
+
+/* sluice_xdp_config.flags: which optional lookups can match at all. The loader sets
+ * a bit after inserting the first entry and clears it when the map becomes empty,
+ * so a host with no block list or gateway verdicts skips those lookups (an LPM
+ * lookup costs about 18 ns per packet, measured in bench/ebpf). */
+#define SLUICE_XDP_F_BLOCK_V4 (1u << 0)
+#define SLUICE_XDP_F_BLOCK_V6 (1u << 1)
+#define SLUICE_XDP_F_GW_VERDICTS (1u << 2)
+
+/* Config slot 0 of the sl_config ARRAY map. Zero means "disabled". */
+struct sluice_xdp_config {
+	__u32 syn_rate;  /* SYN (without ACK) per second per source address */
+	__u32 syn_burst; /* bucket depth, in SYNs */
+	__u32 abi_version;
+	__u32 flags;     /* SLUICE_XDP_F_* */
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_config) == 16, "sluice_xdp_config layout");
+
+/* An address of either family: IPv4 is IPv4-mapped (::ffff:a.b.c.d). */
+struct sluice_xdp_addr {
+	__u8 bytes[16];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_addr) == 16, "sluice_xdp_addr layout");
+
+/* sl_services key: destination address, destination port, IP protocol. */
+struct sluice_xdp_service_key {
+	struct sluice_xdp_addr addr;
+	__be16 port;  /* network byte order */
+	__u8 proto;   /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u8 pad;     /* must be zero: hash keys compare all bytes */
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_service_key) == 20, "service key layout");
+
+struct sluice_xdp_service_value {
+	__u32 service_id; /* opaque to the program; for the dataplane's bookkeeping */
+	__u32 flags;      /* reserved, zero */
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_service_value) == 8, "service value layout");
+
+/* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires
+ * (struct bpf_lpm_trie_key in linux/bpf.h). Value is a __u32 (reserved, 1). */
+struct sluice_xdp_lpm_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_lpm_v4) == 8, "lpm v4 key layout");
+
+struct sluice_xdp_lpm_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_lpm_v6) == 20, "lpm v6 key layout");
+
+/* sl_syn_bucket value, keyed by sluice_xdp_addr (source). Written only by the
+ * program; updates from two CPUs may race, which at worst admits a few extra SYNs. */
+struct sluice_xdp_syn_bucket {
+	__u64 tokens;  /* nano-tokens, SLUICE_XDP_NS_PER_TOKEN per SYN */
+	__u64 last_ns; /* bpf_ktime_get_ns() at the last refill */
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_syn_bucket) == 16, "syn bucket layout");
+
+enum sluice_xdp_gateway_reason {
+	SLUICE_GW_RATE_LIMITED = 1,
+	SLUICE_GW_BLOCKED = 2,
+};
+
+/* sl_gw_verdict value, keyed by sluice_xdp_addr (source). expires_ns is on the
+ * CLOCK_MONOTONIC timeline, which bpf_ktime_get_ns() reads too. */
+struct sluice_xdp_gw_verdict {
+	__u64 expires_ns;
+	__u32 reason; /* enum sluice_xdp_gateway_reason */
+	__u32 pad;
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_gw_verdict) == 16, "gateway verdict layout");
+
+#endif /* SLUICE_XDP_ABI_H */

@@ -1,0 +1,331 @@
+// Map operations of the XDP loader; see xdp_maps.hh. Any thread; each call is a few
+// bpf(2) syscalls, never on a packet path.
+#include "xdp_maps.hh"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace sluice::ebpf {
+namespace {
+
+sluice_xdp_service_key make_key(const service& s) {
+    sluice_xdp_service_key k{};  // zeroes pad: the hash compares every key byte
+    std::memcpy(k.addr.bytes, s.addr.bytes.data(), 16);
+    k.port = htons(s.port);
+    k.proto = static_cast<std::uint8_t>(s.proto);
+    return k;
+}
+
+sluice_xdp_addr make_addr(const ip_addr& a) {
+    sluice_xdp_addr k{};
+    std::memcpy(k.bytes, a.bytes.data(), 16);
+    return k;
+}
+
+std::string describe(const service& s) {
+    std::string out = s.proto == l4_proto::tcp ? "tcp " : "udp ";
+    if (s.addr.is_v4) {
+        out += s.addr.to_string();
+    } else {
+        out += '[';
+        out += s.addr.to_string();
+        out += ']';
+    }
+    out += ':';
+    out += std::to_string(s.port);
+    return out;
+}
+
+std::uint32_t v4_key(const ip_addr& a) {
+    std::uint32_t k = 0;
+    std::memcpy(&k, &a.bytes[12], 4);
+    return k;
+}
+
+}  // namespace
+
+const std::array<const char*, 8>& xdp_maps::map_names() {
+    // Order matches map_index. Names as in ebpf/xdp/maps.h.
+    static const std::array<const char*, 8> names = {
+        "sl_services",   "sl_svc_addr4",  "sl_block_v4", "sl_block_v6",
+        "sl_syn_bucket", "sl_gw_verdict", "sl_config",   "sl_stats",
+    };
+    return names;
+}
+
+xdp_maps xdp_maps::adopt(std::array<unique_fd, 8> fds) { return xdp_maps(std::move(fds)); }
+
+result<xdp_maps> xdp_maps::open_pinned(const std::string& pin_root) {
+    std::array<unique_fd, 8> fds;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        const std::string path = pin_root + "/" + map_names()[i];
+        const int fd = bpf_obj_get(path.c_str());
+        if (fd < 0) {
+            return error{errno_message("open pinned map " + path +
+                                           " (is the Sluice XDP program loaded with this pin root?)",
+                                       errno)};
+        }
+        fds[i].reset(fd);
+    }
+    return xdp_maps(std::move(fds));
+}
+
+std::string_view xdp_stats::name(sluice_xdp_counter c) {
+    switch (c) {
+        case SLUICE_CNT_PASS: return "pass";
+        case SLUICE_CNT_REDIRECT: return "redirect";
+        case SLUICE_CNT_DROP_BLOCKLIST: return "drop_blocklist";
+        case SLUICE_CNT_DROP_SYN_LIMIT: return "drop_syn_limit";
+        case SLUICE_CNT_DROP_GATEWAY_VERDICT: return "drop_gateway_verdict";
+        case SLUICE_CNT_DROP_MALFORMED: return "drop_malformed";
+        case SLUICE_CNT_PASS_TRUNCATED: return "pass_truncated";
+        case SLUICE_CNT_PASS_FRAGMENT: return "pass_fragment";
+        case SLUICE_CNT_PASS_NO_XSK: return "pass_no_xsk";
+        case SLUICE_CNT_PASS_NOT_SERVICE: return "pass_not_service";
+        case SLUICE_CNT_PASS_OTHER_L3: return "pass_other_l3";
+        case SLUICE_CNT_PASS_OTHER_L4: return "pass_other_l4";
+        case SLUICE_CNT_STEER_SERVICE: return "steer_service";
+        case SLUICE_CNT_STEER_ARP: return "steer_arp";
+        case SLUICE_CNT_GATEWAY_EXPIRED: return "gateway_expired";
+        case SLUICE_CNT_MAX: break;
+    }
+    return "unknown";
+}
+
+status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
+    if (s.port == 0) {
+        return error{"service " + describe(s) + ": port 0 cannot receive traffic"};
+    }
+    const auto key = make_key(s);
+    const sluice_xdp_service_value val{service_id, 0};
+    if (bpf_map_update_elem(fd(services), &key, &val, BPF_NOEXIST) != 0) {
+        if (errno != EEXIST) {
+            return error{errno_message("add service " + describe(s) + " to sl_services", errno)};
+        }
+        // Already present: update the id, the address reference count stays as it is.
+        if (bpf_map_update_elem(fd(services), &key, &val, BPF_EXIST) != 0) {
+            return error{errno_message("update service " + describe(s), errno)};
+        }
+        return {};
+    }
+    if (s.addr.is_v4) {
+        const std::uint32_t a = v4_key(s.addr);
+        std::uint32_t refs = 0;
+        bpf_map_lookup_elem(fd(svc_addr4), &a, &refs);  // absent: stays 0
+        ++refs;
+        if (bpf_map_update_elem(fd(svc_addr4), &a, &refs, BPF_ANY) != 0) {
+            const int err = errno;
+            bpf_map_delete_elem(fd(services), &key);  // keep the two maps consistent
+            return error{errno_message("add service address " + s.addr.to_string() +
+                                           " to sl_svc_addr4 (service not added)",
+                                       err)};
+        }
+    }
+    return {};
+}
+
+status xdp_maps::remove_service(const service& s) {
+    const auto key = make_key(s);
+    if (bpf_map_delete_elem(fd(services), &key) != 0) {
+        return error{errno_message("remove service " + describe(s), errno)};
+    }
+    if (s.addr.is_v4) {
+        const std::uint32_t a = v4_key(s.addr);
+        std::uint32_t refs = 0;
+        if (bpf_map_lookup_elem(fd(svc_addr4), &a, &refs) == 0) {
+            const int rc = refs <= 1 ? bpf_map_delete_elem(fd(svc_addr4), &a)
+                                     : (--refs, bpf_map_update_elem(fd(svc_addr4), &a, &refs,
+                                                                    BPF_EXIST));
+            if (rc != 0) {
+                return error{errno_message("service " + describe(s) +
+                                               " removed, but its sl_svc_addr4 entry was not",
+                                           errno)};
+            }
+        }
+    }
+    return {};
+}
+
+status xdp_maps::block(const cidr& c) {
+    const std::uint32_t one = 1;
+    int rc = 0;
+    if (c.addr.is_v4) {
+        sluice_xdp_lpm_v4 k{c.len, {}};
+        std::memcpy(k.addr, &c.addr.bytes[12], 4);
+        rc = bpf_map_update_elem(fd(block_v4), &k, &one, BPF_ANY);
+    } else {
+        sluice_xdp_lpm_v6 k{c.len, {}};
+        std::memcpy(k.addr, c.addr.bytes.data(), 16);
+        rc = bpf_map_update_elem(fd(block_v6), &k, &one, BPF_ANY);
+    }
+    if (rc != 0) {
+        return error{errno_message("block " + c.to_string(), errno)};
+    }
+    // After the insert: the program starts consulting the trie only once it can match.
+    return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, true);
+}
+
+status xdp_maps::unblock(const cidr& c) {
+    int rc = 0;
+    if (c.addr.is_v4) {
+        sluice_xdp_lpm_v4 k{c.len, {}};
+        std::memcpy(k.addr, &c.addr.bytes[12], 4);
+        rc = bpf_map_delete_elem(fd(block_v4), &k);
+    } else {
+        sluice_xdp_lpm_v6 k{c.len, {}};
+        std::memcpy(k.addr, c.addr.bytes.data(), 16);
+        rc = bpf_map_delete_elem(fd(block_v6), &k);
+    }
+    if (rc != 0) {
+        return error{errno_message("unblock " + c.to_string(), errno)};
+    }
+    const map_index m = c.addr.is_v4 ? block_v4 : block_v6;
+    if (map_empty(m)) {
+        return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, false);
+    }
+    return {};
+}
+
+result<std::vector<cidr>> xdp_maps::blocked() const {
+    std::vector<cidr> out;
+    sluice_xdp_lpm_v4 k4{};
+    sluice_xdp_lpm_v4 next4{};
+    // Bounded by the map size, in case entries churn while we walk.
+    for (int i = 0; i < SLUICE_XDP_MAX_BLOCKS &&
+                    bpf_map_get_next_key(fd(block_v4), i == 0 ? nullptr : &k4, &next4) == 0;
+         ++i) {
+        std::array<std::uint8_t, 4> b{};
+        std::memcpy(b.data(), next4.addr, 4);
+        out.push_back(cidr{ip_addr::from_v4(b), static_cast<std::uint8_t>(next4.prefixlen)});
+        k4 = next4;
+    }
+    sluice_xdp_lpm_v6 k6{};
+    sluice_xdp_lpm_v6 next6{};
+    for (int i = 0; i < SLUICE_XDP_MAX_BLOCKS &&
+                    bpf_map_get_next_key(fd(block_v6), i == 0 ? nullptr : &k6, &next6) == 0;
+         ++i) {
+        cidr c;
+        std::memcpy(c.addr.bytes.data(), next6.addr, 16);
+        c.len = static_cast<std::uint8_t>(next6.prefixlen);
+        out.push_back(c);
+        k6 = next6;
+    }
+    return out;
+}
+
+status xdp_maps::set_syn_limit(std::uint32_t rate_per_sec, std::uint32_t burst) {
+    if (rate_per_sec != 0 &&
+        (rate_per_sec > SLUICE_XDP_SYN_RATE_MAX || burst == 0 || burst > SLUICE_XDP_SYN_BURST_MAX)) {
+        return error{"SYN limit rate=" + std::to_string(rate_per_sec) +
+                     " burst=" + std::to_string(burst) + ": rate must be 0 (off) or 1.." +
+                     std::to_string(SLUICE_XDP_SYN_RATE_MAX) + " and burst 1.." +
+                     std::to_string(SLUICE_XDP_SYN_BURST_MAX) + "; limit unchanged"};
+    }
+    const std::uint32_t zero = 0;
+    sluice_xdp_config cfg{};
+    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
+        return error{errno_message("read sl_config", errno)};
+    }
+    cfg.syn_rate = rate_per_sec;
+    cfg.syn_burst = rate_per_sec != 0 ? burst : 0;
+    cfg.abi_version = SLUICE_XDP_ABI_VERSION;
+    if (bpf_map_update_elem(fd(config), &zero, &cfg, BPF_ANY) != 0) {
+        return error{errno_message("write sl_config", errno)};
+    }
+    return {};
+}
+
+bool xdp_maps::map_empty(map_index i) const {
+    // Key buffer large enough for any of our keys (largest: service key, 20 bytes).
+    std::array<std::uint8_t, 32> next{};
+    return bpf_map_get_next_key(fd(i), nullptr, next.data()) != 0;
+}
+
+status xdp_maps::set_flag(std::uint32_t bit, bool on) {
+    const std::uint32_t zero = 0;
+    sluice_xdp_config cfg{};
+    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
+        return error{errno_message("read sl_config", errno)};
+    }
+    const std::uint32_t flags = on ? (cfg.flags | bit) : (cfg.flags & ~bit);
+    if (flags == cfg.flags) {
+        return {};
+    }
+    cfg.flags = flags;
+    cfg.abi_version = SLUICE_XDP_ABI_VERSION;
+    if (bpf_map_update_elem(fd(config), &zero, &cfg, BPF_ANY) != 0) {
+        return error{errno_message("write sl_config flags", errno)};
+    }
+    return {};
+}
+
+status xdp_maps::sync_flags() {
+    const std::pair<map_index, std::uint32_t> pairs[] = {
+        {block_v4, SLUICE_XDP_F_BLOCK_V4},
+        {block_v6, SLUICE_XDP_F_BLOCK_V6},
+        {gw_verdict, SLUICE_XDP_F_GW_VERDICTS},
+    };
+    for (const auto& [m, bit] : pairs) {
+        if (auto st = set_flag(bit, !map_empty(m)); !st) {
+            return st;
+        }
+    }
+    return {};
+}
+
+status xdp_maps::add_gateway_verdict(const ip_addr& src, std::chrono::nanoseconds ttl,
+                                     gateway_reason r) {
+    if (ttl.count() <= 0) {
+        return error{"gateway verdict for " + src.to_string() + ": TTL must be positive"};
+    }
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock bpf_ktime_get_ns() reads
+    const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
+                     static_cast<std::uint64_t>(ts.tv_nsec);
+    return add_gateway_verdict_until(src, now + static_cast<std::uint64_t>(ttl.count()), r);
+}
+
+status xdp_maps::add_gateway_verdict_until(const ip_addr& src, std::uint64_t expires_ns,
+                                           gateway_reason r) {
+    const auto key = make_addr(src);
+    const sluice_xdp_gw_verdict v{expires_ns, static_cast<std::uint32_t>(r), 0};
+    if (bpf_map_update_elem(fd(gw_verdict), &key, &v, BPF_ANY) != 0) {
+        return error{errno_message("gateway verdict for " + src.to_string(), errno)};
+    }
+    return set_flag(SLUICE_XDP_F_GW_VERDICTS, true);
+}
+
+status xdp_maps::remove_gateway_verdict(const ip_addr& src) {
+    const auto key = make_addr(src);
+    if (bpf_map_delete_elem(fd(gw_verdict), &key) != 0) {
+        return error{errno_message("remove gateway verdict for " + src.to_string(), errno)};
+    }
+    // Entries the program deleted on expiry never clear the flag; this only costs a lookup.
+    return map_empty(gw_verdict) ? set_flag(SLUICE_XDP_F_GW_VERDICTS, false) : status{};
+}
+
+result<xdp_stats> xdp_maps::read_stats() const {
+    const int ncpu = libbpf_num_possible_cpus();
+    if (ncpu <= 0) {
+        return error{errno_message("count possible CPUs", ncpu)};
+    }
+    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(ncpu));
+    xdp_stats s;
+    for (std::uint32_t i = 0; i < SLUICE_CNT_MAX; ++i) {
+        if (bpf_map_lookup_elem(fd(stats), &i, per_cpu.data()) != 0) {
+            return error{errno_message("read sl_stats[" + std::to_string(i) + "]", errno)};
+        }
+        for (const auto v : per_cpu) {
+            s.counters[i] += v;
+        }
+    }
+    return s;
+}
+
+}  // namespace sluice::ebpf

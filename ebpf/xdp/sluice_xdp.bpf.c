@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR Apache-2.0
+/*
+ * Sluice XDP program: steers service traffic to the AF_XDP socket bound on the
+ * receiving queue, passes everything else to the kernel, and drops abusive
+ * traffic early. Runs in the driver's (or generic XDP's) RX softirq, on
+ * whichever CPU services the queue.
+ *
+ * Verdict order (docs/xdp.md has the reasoning):
+ *   1. parse; a truncated frame -> PASS (the kernel decides), a header the
+ *      kernel would discard anyway -> DROP_MALFORMED
+ *   2. ARP whose target is a service address -> XSK; other non-IP -> PASS
+ *   3. source in the block list (LPM, v4 or v6) -> DROP_BLOCKLIST
+ *   4. fragment / not TCP-UDP / no service entry -> PASS
+ *   5. active gateway verdict on the source -> DROP_GATEWAY_VERDICT
+ *      (an expired one is deleted and ignored)
+ *   6. TCP SYN without ACK over the source's token bucket -> DROP_SYN_LIMIT
+ *   7. bpf_redirect_map(xsks_map, rx_queue_index, XDP_PASS): XSK, or PASS
+ *      when no socket is bound on that queue
+ *
+ * The object holds exactly one program: DPDK's af_xdp PMD attaches the first
+ * program it finds in the file passed as xdp_prog=.
+ */
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "sluice_xdp_abi.h"
+#include "maps.h"
+#include "parse.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&sl_stats, &idx);
+
+	/* Per-CPU slot: no other CPU writes it, a plain increment is enough. */
+	if (v)
+		*v += 1;
+}
+
+static __always_inline int verdict(__u32 verdict_idx, __u32 reason_idx, int action)
+{
+	count(verdict_idx);
+	if (reason_idx != SLUICE_CNT_MAX)
+		count(reason_idx);
+	return action;
+}
+
+static __always_inline int steer(struct xdp_md *ctx, __u32 reason_idx)
+{
+	count(reason_idx);
+	/* With XDP_PASS in the low bits of flags, the helper returns XDP_PASS
+	 * instead of XDP_ABORTED when no socket sits at this queue's slot. */
+	long act = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
+
+	if (act == XDP_REDIRECT)
+		return verdict(SLUICE_CNT_REDIRECT, SLUICE_CNT_MAX, XDP_REDIRECT);
+	return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
+}
+
+static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
+{
+	if (pi->is_v4) {
+		struct sluice_xdp_lpm_v4 k = { .prefixlen = 32 };
+
+		if (!(flags & SLUICE_XDP_F_BLOCK_V4))
+			return false;
+		__builtin_memcpy(k.addr, &pi->src.bytes[12], 4);
+		return bpf_map_lookup_elem(&sl_block_v4, &k) != NULL;
+	} else {
+		struct sluice_xdp_lpm_v6 k = { .prefixlen = 128 };
+
+		if (!(flags & SLUICE_XDP_F_BLOCK_V6))
+			return false;
+		__builtin_memcpy(k.addr, pi->src.bytes, 16);
+		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
+	}
+}
+
+/* True while userspace's verdict on this source is live. */
+static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr *src, __u32 flags)
+{
+	struct sluice_xdp_gw_verdict *v;
+
+	if (!(flags & SLUICE_XDP_F_GW_VERDICTS))
+		return false;
+	v = bpf_map_lookup_elem(&sl_gw_verdict, src);
+	if (!v)
+		return false;
+	if (bpf_ktime_get_ns() < v->expires_ns)
+		return true;
+	/* Expired: delete so the LRU keeps room for live verdicts. If userspace
+	 * rewrote the entry since our lookup, this drops the fresh verdict; the
+	 * gateway re-issues it on the client's next offence. */
+	bpf_map_delete_elem(&sl_gw_verdict, src);
+	count(SLUICE_CNT_GATEWAY_EXPIRED);
+	return false;
+}
+
+/* Token bucket per source address (RFC 2697's single-rate idea, one bucket).
+ * Tokens are kept in nano-tokens so the refill, rate tokens per second =
+ * rate nano-tokens per ns, needs no division on the common path. */
+static __always_inline bool syn_admit(const struct sluice_xdp_addr *src,
+				      const struct sluice_xdp_config *cfg)
+{
+	struct sluice_xdp_syn_bucket *b;
+	__u64 now, rate, burst, tokens, elapsed;
+
+	if (cfg->syn_rate == 0 || cfg->syn_burst == 0)
+		return true;
+	rate = cfg->syn_rate;
+	burst = (__u64)cfg->syn_burst * SLUICE_XDP_NS_PER_TOKEN;
+	now = bpf_ktime_get_ns();
+
+	b = bpf_map_lookup_elem(&sl_syn_bucket, src);
+	if (!b) {
+		struct sluice_xdp_syn_bucket nb = {
+			.tokens = burst - SLUICE_XDP_NS_PER_TOKEN,
+			.last_ns = now,
+		};
+
+		bpf_map_update_elem(&sl_syn_bucket, src, &nb, BPF_ANY);
+		return true;
+	}
+
+	tokens = b->tokens;
+	/* Another CPU may have stored a later last_ns than our now. */
+	elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	if (tokens < burst) {
+		/* elapsed < (burst - tokens) / rate keeps elapsed * rate below
+		 * burst <= 1e15: the loader caps rate and burst (abi header). */
+		if (elapsed >= (burst - tokens) / rate)
+			tokens = burst;
+		else
+			tokens += elapsed * rate;
+	} else {
+		tokens = burst; /* burst was lowered since the last refill */
+	}
+	b->last_ns = now;
+	if (tokens < SLUICE_XDP_NS_PER_TOKEN) {
+		b->tokens = tokens;
+		return false;
+	}
+	b->tokens = tokens - SLUICE_XDP_NS_PER_TOKEN;
+	return true;
+}
+
+SEC("xdp")
+int sluice_xdp(struct xdp_md *ctx)
+{
+	struct hdr_cursor c = {
+		.pos = (void *)(long)ctx->data,
+		.end = (void *)(long)ctx->data_end,
+	};
+	const struct sluice_xdp_config *cfg;
+	struct sluice_xdp_service_key key;
+	struct pkt_info pi;
+	enum parse_result r;
+	__u32 zero = 0;
+
+	/* Zeroed whole: its addresses become map keys, and the verifier rejects
+	 * map lookups with uninitialised stack bytes. */
+	__builtin_memset(&pi, 0, sizeof(pi));
+	r = parse_packet(&c, &pi);
+
+	switch (r) {
+	case PARSE_TRUNCATED:
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_TRUNCATED, XDP_PASS);
+	case PARSE_MALFORMED:
+		return verdict(SLUICE_CNT_DROP_MALFORMED, SLUICE_CNT_MAX, XDP_DROP);
+	case PARSE_OTHER_L3:
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3, XDP_PASS);
+	case PARSE_ARP:
+		/* The dataplane owns service addresses, so it answers ARP for
+		 * them; the kernel does not hold those addresses. */
+		if (bpf_map_lookup_elem(&sl_svc_addr4, &pi.arp_target))
+			return steer(ctx, SLUICE_CNT_STEER_ARP);
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+	default:
+		break;
+	}
+
+	/* One array lookup per packet; the verifier inlines it for ARRAY maps.
+	 * Index 0 of a one-entry ARRAY always exists; the NULL check is there
+	 * because the verifier insists on one. */
+	cfg = bpf_map_lookup_elem(&sl_config, &zero);
+	if (!cfg)
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
+	if (is_blocked(&pi, cfg->flags))
+		return verdict(SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
+	if (r == PARSE_FRAGMENT)
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
+	if (r == PARSE_OTHER_L4)
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
+
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = pi.dst;
+	key.port = pi.dport;
+	key.proto = pi.proto;
+	if (!bpf_map_lookup_elem(&sl_services, &key))
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+
+	if (gateway_verdict_active(&pi.src, cfg->flags))
+		return verdict(SLUICE_CNT_DROP_GATEWAY_VERDICT, SLUICE_CNT_MAX, XDP_DROP);
+	if (pi.proto == IPPROTO_TCP &&
+	    (pi.tcp_flags & (SLUICE_TCP_FLAG_SYN | SLUICE_TCP_FLAG_ACK)) == SLUICE_TCP_FLAG_SYN &&
+	    !syn_admit(&pi.src, cfg))
+		return verdict(SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
+
+	return steer(ctx, SLUICE_CNT_STEER_SERVICE);
+}
