@@ -1,13 +1,13 @@
 // Cost of processing one SACK-carrying ACK on the sender: scoreboard update, SetPipe and
 // NextSeg, as the connection will do per ACK during recovery. Swept over the number of holes
 // in flight. Not run in CI.
-#include "net/tcp/sack.hh"
-
 #include <benchmark/benchmark.h>
 
 #include <array>
 #include <cstdint>
 #include <vector>
+
+#include "net/tcp/sack.hh"
 
 namespace {
 

@@ -1,12 +1,12 @@
 // Timer wheel costs per operation: arm, cancel, and expiry (advance firing timers), swept over
 // how many timers are armed at once. Single thread, as on an lcore. Not run in CI.
-#include "core/timer/timer_wheel.hh"
-
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include "core/timer/timer_wheel.hh"
 
 namespace {
 
@@ -18,9 +18,7 @@ struct entry {
     std::uint64_t hits = 0;
 };
 
-void on_fire(timer_wheel& /*w*/, timer_node& /*n*/, void* ctx) {
-    ++static_cast<entry*>(ctx)->hits;
-}
+void on_fire(timer_wheel& /*w*/, timer_node& /*n*/, void* ctx) { ++static_cast<entry*>(ctx)->hits; }
 
 // Delays like a TCP stack's: mostly RTO/delayed-ACK range (1 ms .. 2 s at 1 ms ticks), some
 // keepalive-sized (2 h).

@@ -16,11 +16,11 @@ TEST(tcp_congestion, initial_window_is_iw10_rfc6928) {
     struct {
         std::uint32_t smss, iw;
     } cases[] = {
-        {536, 5360},     // 10 * MSS
-        {1000, 10000},   // 10 * MSS
-        {1460, 14600},   // 10 * MSS = 14600
-        {1500, 14600},   // capped at max(2 * MSS, 14600)
-        {9000, 18000},   // jumbo: 2 * MSS
+        {536, 5360},    // 10 * MSS
+        {1000, 10000},  // 10 * MSS
+        {1460, 14600},  // 10 * MSS = 14600
+        {1500, 14600},  // capped at max(2 * MSS, 14600)
+        {9000, 18000},  // jumbo: 2 * MSS
     };
     for (const auto& c : cases) {
         EXPECT_EQ(initial_window(c.smss), c.iw) << c.smss;
@@ -34,9 +34,9 @@ enum class op : std::uint8_t { ack, enter_newreno, enter_sack, dupack, rec_ack, 
 
 struct cc_step {
     op what;
-    std::uint32_t a;      // acked bytes / flight size
-    std::uint32_t b;      // ack or snd_nxt (sequence) / flight after ack
-    std::uint32_t cwnd;   // expected afterwards
+    std::uint32_t a;     // acked bytes / flight size
+    std::uint32_t b;     // ack or snd_nxt (sequence) / flight after ack
+    std::uint32_t cwnd;  // expected afterwards
     std::uint32_t ssthresh;
     recovery_ack rec = recovery_ack::full;  // expected for rec_ack
 };
@@ -132,9 +132,9 @@ TEST_P(tcp_congestion_table, cwnd_and_ssthresh_follow_the_table) {
             case op::enter_newreno:
             case op::enter_sack:
                 EXPECT_TRUE(cc.may_enter_recovery(una)) << "step " << i;
-                cc.enter_recovery(s.a, una + s.b,
-                                  s.what == op::enter_sack ? recovery_mode::sack
-                                                           : recovery_mode::newreno);
+                cc.enter_recovery(
+                    s.a, una + s.b,
+                    s.what == op::enter_sack ? recovery_mode::sack : recovery_mode::newreno);
                 EXPECT_TRUE(cc.in_recovery());
                 EXPECT_FALSE(cc.may_enter_recovery(una + 1));
                 break;

@@ -51,9 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     std::array<std::uint8_t, max_option_bytes> buf{};
     std::size_t written = 0;
-    const std::size_t n =
-        build_segment_options(buf, o.has_timestamps, o.ts_val, o.ts_ecr,
-                              std::span(o.sack.data(), o.sack_count), &written);
+    const std::size_t n = build_segment_options(buf, o.has_timestamps, o.ts_val, o.ts_ecr,
+                                                std::span(o.sack.data(), o.sack_count), &written);
     require(n % 4 == 0 && n <= max_option_bytes);
     tcp_options back;
     require(parse_options(std::span(buf.data(), n), back).status == option_status::ok);

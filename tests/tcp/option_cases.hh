@@ -83,44 +83,73 @@ inline std::vector<option_case> option_cases() {
     c.push_back({"mss_only", {2, 4, 0x05, 0xb4}, option_status::ok, opts_mss(1460)});
     c.push_back({"linux_syn",
                  {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7},
-                 option_status::ok, opts_linux_syn()});
+                 option_status::ok,
+                 opts_linux_syn()});
     c.push_back({"eol_stops_parsing", {0, 2, 4, 0x05, 0xb4}, option_status::ok, opts_none()});
-    c.push_back({"nop_padding_then_mss", {1, 1, 1, 1, 2, 4, 0x02, 0x18}, option_status::ok,
-                 opts_mss(536)});
-    c.push_back({"mss_then_eol_then_garbage", {2, 4, 0x05, 0xb4, 0, 0xff, 0, 7}, option_status::ok,
+    c.push_back(
+        {"nop_padding_then_mss", {1, 1, 1, 1, 2, 4, 0x02, 0x18}, option_status::ok, opts_mss(536)});
+    c.push_back({"mss_then_eol_then_garbage",
+                 {2, 4, 0x05, 0xb4, 0, 0xff, 0, 7},
+                 option_status::ok,
                  opts_mss(1460)});
     c.push_back({"ts_one_sack_block", bytes_ts_sack(1), option_status::ok, opts_ts_sack(1)});
     c.push_back({"ts_three_sack_blocks", bytes_ts_sack(3), option_status::ok, opts_ts_sack(3)});
     c.push_back({"window_shift_14", {1, 3, 3, 14}, option_status::ok, opts_ws(14)});
-    c.push_back({"window_shift_15_clamped", {1, 3, 3, 15}, option_status::window_shift_clamped,
+    c.push_back({"window_shift_15_clamped",
+                 {1, 3, 3, 15},
+                 option_status::window_shift_clamped,
                  opts_ws(14)});
-    c.push_back({"window_shift_255_clamped", {3, 3, 255, 0}, option_status::window_shift_clamped,
+    c.push_back({"window_shift_255_clamped",
+                 {3, 3, 255, 0},
+                 option_status::window_shift_clamped,
                  opts_ws(14)});
-    c.push_back({"unknown_kind_skipped", {30, 6, 1, 2, 3, 4, 2, 4, 0x05, 0xb4}, option_status::ok,
-                 opts_mss(1460), 1});
-    c.push_back({"length_zero_stops", {2, 4, 0x05, 0xb4, 30, 0, 3, 3, 7}, option_status::stopped_bad_length,
+    c.push_back({"unknown_kind_skipped",
+                 {30, 6, 1, 2, 3, 4, 2, 4, 0x05, 0xb4},
+                 option_status::ok,
+                 opts_mss(1460),
+                 1});
+    c.push_back({"length_zero_stops",
+                 {2, 4, 0x05, 0xb4, 30, 0, 3, 3, 7},
+                 option_status::stopped_bad_length,
                  opts_mss(1460)});
-    c.push_back({"length_one_stops", {2, 4, 0x05, 0xb4, 8, 1, 0, 0}, option_status::stopped_bad_length,
+    c.push_back({"length_one_stops",
+                 {2, 4, 0x05, 0xb4, 8, 1, 0, 0},
+                 option_status::stopped_bad_length,
                  opts_mss(1460)});
-    c.push_back({"kind_without_length_byte", {2, 4, 0x05, 0xb4, 3}, option_status::stopped_truncated,
+    c.push_back({"kind_without_length_byte",
+                 {2, 4, 0x05, 0xb4, 3},
+                 option_status::stopped_truncated,
                  opts_mss(1460)});
-    c.push_back({"length_past_end", {2, 4, 0x05, 0xb4, 8, 10, 0, 0, 0, 1}, option_status::stopped_truncated,
+    c.push_back({"length_past_end",
+                 {2, 4, 0x05, 0xb4, 8, 10, 0, 0, 0, 1},
+                 option_status::stopped_truncated,
                  opts_mss(1460)});
-    c.push_back({"mss_wrong_length_skipped", {2, 3, 5, 3, 3, 7, 0, 0}, option_status::bad_known_length,
+    c.push_back({"mss_wrong_length_skipped",
+                 {2, 3, 5, 3, 3, 7, 0, 0},
+                 option_status::bad_known_length,
                  opts_ws(7)});
-    c.push_back({"ts_wrong_length_skipped", {8, 6, 0, 0, 0, 1, 2, 4, 0x05, 0xb4},
-                 option_status::bad_known_length, opts_mss(1460)});
-    c.push_back({"sack_permitted_wrong_length", {4, 3, 0, 2, 4, 1, 0}, option_status::bad_known_length,
-                 opts_mss(256)});
-    c.push_back({"sack_not_multiple_of_8", {5, 6, 0, 0, 0, 1, 2, 4, 0x05, 0xb4},
-                 option_status::bad_known_length, opts_mss(1460)});
-    c.push_back({"sack_empty", {5, 2, 2, 4, 0x05, 0xb4}, option_status::bad_known_length,
+    c.push_back({"ts_wrong_length_skipped",
+                 {8, 6, 0, 0, 0, 1, 2, 4, 0x05, 0xb4},
+                 option_status::bad_known_length,
                  opts_mss(1460)});
-    c.push_back({"duplicate_mss_first_wins", {2, 4, 0x05, 0xb4, 2, 4, 0x00, 0x40},
-                 option_status::duplicate, opts_mss(1460)});
+    c.push_back({"sack_permitted_wrong_length",
+                 {4, 3, 0, 2, 4, 1, 0},
+                 option_status::bad_known_length,
+                 opts_mss(256)});
+    c.push_back({"sack_not_multiple_of_8",
+                 {5, 6, 0, 0, 0, 1, 2, 4, 0x05, 0xb4},
+                 option_status::bad_known_length,
+                 opts_mss(1460)});
+    c.push_back(
+        {"sack_empty", {5, 2, 2, 4, 0x05, 0xb4}, option_status::bad_known_length, opts_mss(1460)});
+    c.push_back({"duplicate_mss_first_wins",
+                 {2, 4, 0x05, 0xb4, 2, 4, 0x00, 0x40},
+                 option_status::duplicate,
+                 opts_mss(1460)});
     {
         tcp_options o = opts_ws(3);
-        c.push_back({"duplicate_ws_first_wins", {3, 3, 3, 3, 3, 9, 0, 0}, option_status::duplicate, o});
+        c.push_back(
+            {"duplicate_ws_first_wins", {3, 3, 3, 3, 3, 9, 0, 0}, option_status::duplicate, o});
     }
     c.push_back({"all_nops", std::vector<std::uint8_t>(40, 1), option_status::ok, opts_none()});
     c.push_back({"mss_zero_kept_raw", {2, 4, 0, 0}, option_status::ok, opts_mss(0)});

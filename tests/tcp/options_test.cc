@@ -1,4 +1,6 @@
 // TCP option parser and builders, driven by the case table in option_cases.hh.
+#include "net/tcp/options.hh"
+
 #include <gtest/gtest.h>
 
 #include <array>
@@ -6,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "net/tcp/options.hh"
 #include "option_cases.hh"
 
 namespace sluice::dp::net::tcp {
@@ -69,11 +70,16 @@ struct syn_case {
 TEST(tcp_options, syn_builder_writes_linux_layouts) {
     const syn_case cases[] = {
         {"mss_only", {1460}, 4, {2, 4, 0x05, 0xb4}},
-        {"full", {1460, true, 7, true, true, 0x01020304, 0}, 20,
-         {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7}},
-        {"no_timestamps", {1460, true, 9, true, false}, 12,
+        {"full", {1460, true, 7, true, true, 0x01020304, 0}, 20, {2,  4, 0x05, 0xb4, 4, 2, 8,
+                                                                  10, 1, 2,    3,    4, 0, 0,
+                                                                  0,  0, 1,    3,    3, 7}},
+        {"no_timestamps",
+         {1460, true, 9, true, false},
+         12,
          {2, 4, 0x05, 0xb4, 1, 1, 4, 2, 1, 3, 3, 9}},
-        {"timestamps_no_sack", {8960, false, 0, false, true, 5, 6}, 16,
+        {"timestamps_no_sack",
+         {8960, false, 0, false, true, 5, 6},
+         16,
          {2, 4, 0x23, 0x00, 1, 1, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6}},
         {"sack_only", {536, false, 0, true, false}, 8, {2, 4, 0x02, 0x18, 1, 1, 4, 2}},
         {"shift_clamped", {1460, true, 20, false, false}, 8, {2, 4, 0x05, 0xb4, 1, 3, 3, 14}},
@@ -83,10 +89,12 @@ TEST(tcp_options, syn_builder_writes_linux_layouts) {
         const std::size_t n = build_syn_options(buf, c.spec);
         ASSERT_EQ(n, c.len) << c.name;
         EXPECT_EQ(n % 4, 0U) << c.name;
-        EXPECT_EQ(std::vector<std::uint8_t>(buf.begin(), buf.begin() + static_cast<long>(n)), c.bytes)
+        EXPECT_EQ(std::vector<std::uint8_t>(buf.begin(), buf.begin() + static_cast<long>(n)),
+                  c.bytes)
             << c.name;
         tcp_options back;
-        EXPECT_EQ(parse_options(std::span(buf.data(), n), back).status, option_status::ok) << c.name;
+        EXPECT_EQ(parse_options(std::span(buf.data(), n), back).status, option_status::ok)
+            << c.name;
         EXPECT_EQ(back.mss, c.spec.mss) << c.name;
         EXPECT_EQ(back.has_window_scale, c.spec.window_scale) << c.name;
         EXPECT_EQ(back.sack_permitted, c.spec.sack_permitted) << c.name;
@@ -100,13 +108,14 @@ TEST(tcp_options, segment_builder_fits_three_sack_blocks_with_timestamps_four_wi
         bool ts;
         std::size_t given, fit, len;
     } cases[] = {
-        {true, 0, 0, 12}, {true, 1, 1, 24}, {true, 3, 3, 40}, {true, 5, 3, 40},
+        {true, 0, 0, 12}, {true, 1, 1, 24},  {true, 3, 3, 40},  {true, 5, 3, 40},
         {false, 0, 0, 0}, {false, 1, 1, 12}, {false, 4, 4, 36}, {false, 5, 4, 36},
     };
     for (const auto& c : cases) {
         std::array<std::uint8_t, max_option_bytes> buf{};
         std::size_t written = 99;
-        const std::size_t n = build_segment_options(buf, c.ts, 7, 8, std::span(blocks, c.given), &written);
+        const std::size_t n =
+            build_segment_options(buf, c.ts, 7, 8, std::span(blocks, c.given), &written);
         EXPECT_EQ(n, c.len) << c.ts << " " << c.given;
         EXPECT_EQ(n % 4, 0U);
         EXPECT_EQ(written, c.fit);

@@ -89,8 +89,7 @@ std::vector<rtt_case> rtt_cases() {
         {"syn_loss_sets_3s_when_data_starts",
          defaults,
          {
-             {ev::timeout, 0, 2'000'000, 0, 0},
-             {ev::syn_loss, 0, 3'000'000, 0, 0},  // §5.7
+             {ev::timeout, 0, 2'000'000, 0, 0}, {ev::syn_loss, 0, 3'000'000, 0, 0},  // §5.7
          }},
         {"syn_loss_ignored_after_a_handshake_sample",
          defaults,

@@ -53,7 +53,14 @@ std::vector<update_case> update_cases() {
              {0, {blk(2000, 3000)}, {{2000, 3000}}, 1000, 1, 0, 0, false},
              {0, {blk(3000, 4000), blk(2000, 3000)}, {{2000, 4000}}, 1000, 2, 0, 0, false},
              {0, {blk(2500, 5000)}, {{2000, 5000}}, 1000, 1, 0, 0, false},
-             {0, {blk(7000, 8000), blk(2000, 5000)}, {{2000, 5000}, {7000, 8000}}, 1000, 2, 0, 0, false},
+             {0,
+              {blk(7000, 8000), blk(2000, 5000)},
+              {{2000, 5000}, {7000, 8000}},
+              1000,
+              2,
+              0,
+              0,
+              false},
              {0, {blk(1000, 9000)}, {{1000, 9000}}, 4000, 1, 0, 0, false},  // swallows both
          }},
         {"invalid_blocks_are_ignored",
@@ -78,14 +85,28 @@ std::vector<update_case> update_cases() {
          }},
         {"cumulative_ack_trims_and_drops_ranges",
          {
-             {0, {blk(2000, 4000), blk(6000, 7000)}, {{2000, 4000}, {6000, 7000}}, 3000, 2, 0, 0, false},
+             {0,
+              {blk(2000, 4000), blk(6000, 7000)},
+              {{2000, 4000}, {6000, 7000}},
+              3000,
+              2,
+              0,
+              0,
+              false},
              {3000, {}, {{3000, 4000}, {6000, 7000}}, 0, 0, 0, 0, false},
              {6500, {}, {{6500, 7000}}, 0, 0, 0, 0, false},
              {7000, {}, {}, 0, 0, 0, 0, false},
          }},
         {"block_straddling_snd_una_is_trimmed",
          {
-             {2000, {blk(5000, 6000), blk(1500, 3000)}, {{2000, 3000}, {5000, 6000}}, 2000, 2, 0, 0, false},
+             {2000,
+              {blk(5000, 6000), blk(1500, 3000)},
+              {{2000, 3000}, {5000, 6000}},
+              2000,
+              2,
+              0,
+              0,
+              false},
          }},
     };
 }
@@ -163,7 +184,8 @@ TEST(tcp_sack, is_lost_counts_ranges_and_bytes_above_rfc6675_4) {
 // The scenario of RFC 6675's examples: segments 2, 4 and 6 SACKed out of 0..9.
 sack_scoreboard three_holes() {
     sack_scoreboard sb(base, smss);
-    sb.update(base, snd_nxt, std::vector<sack_block>{blk(6000, 7000), blk(4000, 5000), blk(2000, 3000)});
+    sb.update(base, snd_nxt,
+              std::vector<sack_block>{blk(6000, 7000), blk(4000, 5000), blk(2000, 3000)});
     return sb;
 }
 
@@ -202,8 +224,8 @@ TEST(tcp_sack, next_seg_applies_rules_1_to_4_in_order_rfc6675_4) {
     auto sb = three_holes();
     sb.enter_recovery(snd_nxt);
     const next_step steps[] = {
-        {false, next_seg_rule::lost, 0, 1000, true},       // rule 1: lowest lost hole
-        {false, next_seg_rule::lost, 1000, 1000, true},    // rest of that hole
+        {false, next_seg_rule::lost, 0, 1000, true},          // rule 1: lowest lost hole
+        {false, next_seg_rule::lost, 1000, 1000, true},       // rest of that hole
         {true, next_seg_rule::new_data, 10000, 1000, false},  // rule 2 before rule 3
         {false, next_seg_rule::unsacked, 3000, 1000, true},   // rule 3: not lost, not sent
         {false, next_seg_rule::unsacked, 5000, 1000, true},

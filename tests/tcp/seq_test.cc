@@ -15,10 +15,10 @@ TEST(tcp_seq, comparisons_wrap_around_2_pow_32) {
     } cases[] = {
         {0, 1, true},
         {1, 0, false},
-        {0xffffffffU, 0, true},          // just before the wrap
+        {0xffffffffU, 0, true},  // just before the wrap
         {0xfffffff0U, 0x10U, true},
         {0x10U, 0xfffffff0U, false},
-        {0, 0x7fffffffU, true},          // 2^31 - 1 apart: still ordered
+        {0, 0x7fffffffU, true},  // 2^31 - 1 apart: still ordered
         {5, 5, false},
     };
     for (const auto& c : cases) {

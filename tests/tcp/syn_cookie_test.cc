@@ -30,7 +30,7 @@ TEST(tcp_syn_cookie, encodes_largest_table_mss_not_above_the_peers) {
     struct {
         std::uint16_t peer_mss, granted;
     } cases[] = {
-        {1460, 1460}, {1500, 1460}, {1459, 1440}, {536, 536}, {100, 536},
+        {1460, 1460}, {1500, 1460}, {1459, 1440},  {536, 536},   {100, 536},
         {1380, 1360}, {9000, 8960}, {65535, 8960}, {1200, 1200},
     };
     for (const auto& c : cases) {
@@ -50,17 +50,14 @@ TEST(tcp_syn_cookie, valid_for_the_slot_and_two_more_then_expires) {
         std::uint64_t now_s;
         bool ok;
     } cases[] = {
-        {made, true},
-        {64 * 1000 + 63, true},
-        {64 * 1001, true},
-        {64 * 1002 + 63, true},  // age 2 slots
-        {64 * 1003, false},      // age 3
+        {made, true},           {64 * 1000 + 63, true},
+        {64 * 1001, true},      {64 * 1002 + 63, true},  // age 2 slots
+        {64 * 1003, false},                              // age 3
         {64 * 1032, false},      // 32 slots later the 5-bit counter has wrapped: still rejected
         {64 * 999 + 63, false},  // before it was made (clock went backwards)
     };
     for (const auto& c : cases) {
-        EXPECT_EQ(codec.decode(flow, 0xffffffffU, g.isn + 1, c.now_s).has_value(), c.ok)
-            << c.now_s;
+        EXPECT_EQ(codec.decode(flow, 0xffffffffU, g.isn + 1, c.now_s).has_value(), c.ok) << c.now_s;
     }
 }
 
@@ -99,8 +96,9 @@ TEST(tcp_syn_cookie, timestamp_bits_carry_window_scale_and_sack) {
         }
     }
     // A shift above 14 is sent as 14 (RFC 7323 §2.3).
-    EXPECT_EQ(syn_cookie_codec::decode_ts(syn_cookie_codec::encode_ts(1000, {20, false})).window_shift,
-              std::optional<std::uint8_t>(14));
+    EXPECT_EQ(
+        syn_cookie_codec::decode_ts(syn_cookie_codec::encode_ts(1000, {20, false})).window_shift,
+        std::optional<std::uint8_t>(14));
 }
 
 }  // namespace

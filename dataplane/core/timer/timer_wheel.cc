@@ -75,7 +75,8 @@ void timer_wheel::place(timer_node& node) noexcept {
         at = now_ + max_delta;
     }
     // Level l holds delta in [64^l, 64^(l+1)); delta >= 1 here.
-    const unsigned level = (static_cast<unsigned>(std::bit_width(delta)) - 1) / timer_wheel_slot_bits;
+    const unsigned level =
+        (static_cast<unsigned>(std::bit_width(delta)) - 1) / timer_wheel_slot_bits;
     const auto slot = static_cast<unsigned>((at >> (level * timer_wheel_slot_bits)) & slot_mask);
     list_push_back(slots_[level][slot], node);
     occupied_[level] |= std::uint64_t{1} << slot;

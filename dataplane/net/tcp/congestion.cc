@@ -153,8 +153,8 @@ recovery_ack congestion_control::on_ack_in_recovery(seq_t ack, std::uint32_t ack
         // max(FlightSize, SMSS) + SMSS) (option 1, avoids a burst) and leave fast recovery.
         // RFC 6675 §5: the SACK scheme leaves recovery at the same point with cwnd = ssthresh.
         if (mode_ == recovery_mode::newreno) {
-            set_cwnd(std::min<std::uint64_t>(
-                ssthresh_, std::uint64_t{std::max(flight_after, smss_)} + smss_));
+            set_cwnd(std::min<std::uint64_t>(ssthresh_,
+                                             std::uint64_t{std::max(flight_after, smss_)} + smss_));
         } else {
             set_cwnd(ssthresh_);
         }

@@ -38,7 +38,7 @@ enum class option_kind : std::uint8_t {
     timestamps = 8,      // RFC 7323 §3.2, length 10
 };
 
-inline constexpr std::size_t max_option_bytes = 40;  // RFC 9293 §3.1: data offset <= 15 words
+inline constexpr std::size_t max_option_bytes = 40;   // RFC 9293 §3.1: data offset <= 15 words
 inline constexpr std::uint8_t max_window_shift = 14;  // RFC 7323 §2.3
 inline constexpr std::size_t max_sack_blocks = 4;     // RFC 2018 §3: 2 + 8*4 = 34 <= 40 bytes
 
@@ -66,11 +66,11 @@ struct tcp_options {
 // Why parsing was not clean. `stopped_*` mean the rest of the option bytes was not parsed.
 enum class option_status : std::uint8_t {
     ok = 0,
-    stopped_bad_length,   // length byte 0 or 1 on a kind that needs one
-    stopped_truncated,    // kind without length byte, or length past the end
-    bad_known_length,     // a known kind with the wrong length was skipped
-    duplicate,            // a second copy of a known kind was ignored
-    window_shift_clamped, // window scale above 14 was clamped
+    stopped_bad_length,    // length byte 0 or 1 on a kind that needs one
+    stopped_truncated,     // kind without length byte, or length past the end
+    bad_known_length,      // a known kind with the wrong length was skipped
+    duplicate,             // a second copy of a known kind was ignored
+    window_shift_clamped,  // window scale above 14 was clamped
 };
 
 struct option_parse_result {
@@ -85,13 +85,13 @@ option_parse_result parse_options(std::span<const std::uint8_t> bytes, tcp_optio
 // What we put on a SYN or SYN-ACK. On a SYN-ACK only include what the peer's SYN offered
 // (RFC 7323 §2.2, §3.2; RFC 2018 §2): the caller decides that.
 struct syn_option_spec {
-    std::uint16_t mss = 0;                // always sent (RFC 9293 §3.7.1 SHOULD, MUST-14)
+    std::uint16_t mss = 0;  // always sent (RFC 9293 §3.7.1 SHOULD, MUST-14)
     bool window_scale = false;
-    std::uint8_t window_shift = 0;        // clamped to 14 when built
+    std::uint8_t window_shift = 0;  // clamped to 14 when built
     bool sack_permitted = false;
     bool timestamps = false;
     std::uint32_t ts_val = 0;
-    std::uint32_t ts_ecr = 0;             // 0 on a SYN (RFC 7323 §3.2)
+    std::uint32_t ts_ecr = 0;  // 0 on a SYN (RFC 7323 §3.2)
 };
 
 // Writes the SYN/SYN-ACK options in Linux's layout so that middleboxes see the familiar shape:

@@ -13,8 +13,7 @@ rtt_estimator::rtt_estimator(const rto_config& cfg) noexcept : cfg_(cfg) {
 
 std::uint32_t rtt_estimator::clamp(std::uint64_t rto) const noexcept {
     // RFC 6298 §2.4 (lower bound, configurable) and §2.5 (upper bound).
-    return static_cast<std::uint32_t>(
-        std::clamp<std::uint64_t>(rto, cfg_.min_us, cfg_.max_us));
+    return static_cast<std::uint32_t>(std::clamp<std::uint64_t>(rto, cfg_.min_us, cfg_.max_us));
 }
 
 void rtt_estimator::on_sample(std::uint32_t rtt_us) noexcept {

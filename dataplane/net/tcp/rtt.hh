@@ -24,7 +24,7 @@ struct rto_config {
     std::uint32_t granularity_us = 1'000;
 };
 
-inline constexpr std::uint32_t rto_max_floor_us = 60'000'000;  // RFC 6298 §5.5
+inline constexpr std::uint32_t rto_max_floor_us = 60'000'000;      // RFC 6298 §5.5
 inline constexpr std::uint32_t rto_after_syn_loss_us = 3'000'000;  // RFC 6298 §5.7
 
 class rtt_estimator {

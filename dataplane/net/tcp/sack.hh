@@ -40,11 +40,11 @@ struct sack_update {
 
 // RFC 6675 §4 NextSeg(): which rule picked the segment.
 enum class next_seg_rule : std::uint8_t {
-    none,     // nothing to send
-    lost,     // rule 1: retransmit the first lost, not yet retransmitted hole
-    new_data, // rule 2: send new data from SND.NXT
-    unsacked, // rule 3: retransmit a hole that is not (yet) deemed lost
-    rescue,   // rule 4: one rescue retransmission of the highest outstanding unSACKed data
+    none,      // nothing to send
+    lost,      // rule 1: retransmit the first lost, not yet retransmitted hole
+    new_data,  // rule 2: send new data from SND.NXT
+    unsacked,  // rule 3: retransmit a hole that is not (yet) deemed lost
+    rescue,    // rule 4: one rescue retransmission of the highest outstanding unSACKed data
 };
 
 struct next_seg_result {

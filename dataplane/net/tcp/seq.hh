@@ -37,8 +37,8 @@ using seq_t = std::uint32_t;
 //   >0       0        not acceptable
 //   >0       >0       RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND
 //                     or RCV.NXT =< SEG.SEQ+SEG.LEN-1 < RCV.NXT+RCV.WND
-[[nodiscard]] constexpr bool segment_acceptable(seq_t seg_seq, std::uint32_t seg_len,
-                                                seq_t rcv_nxt, std::uint32_t rcv_wnd) noexcept {
+[[nodiscard]] constexpr bool segment_acceptable(seq_t seg_seq, std::uint32_t seg_len, seq_t rcv_nxt,
+                                                std::uint32_t rcv_wnd) noexcept {
     if (seg_len == 0) {
         return rcv_wnd == 0 ? seg_seq == rcv_nxt : seq_in_range(seg_seq, rcv_nxt, rcv_wnd);
     }

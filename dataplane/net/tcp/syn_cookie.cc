@@ -90,8 +90,7 @@ std::uint32_t syn_cookie_codec::mac24(const flow4& flow, seq_t peer_isn, std::ui
     return static_cast<std::uint32_t>(siphash24(key_, msg)) & 0xffffffU;
 }
 
-syn_cookie_grant syn_cookie_codec::encode(const flow4& flow, seq_t peer_isn,
-                                          std::uint16_t peer_mss,
+syn_cookie_grant syn_cookie_codec::encode(const flow4& flow, seq_t peer_isn, std::uint16_t peer_mss,
                                           std::uint64_t now_s) const noexcept {
     std::uint32_t idx = 0;
     for (std::uint32_t i = 0; i < syn_cookie_mss_table.size(); ++i) {
@@ -124,8 +123,8 @@ std::optional<std::uint16_t> syn_cookie_codec::decode(const flow4& flow, seq_t s
 
 std::uint32_t syn_cookie_codec::encode_ts(std::uint32_t ts_now,
                                           const syn_cookie_ts_options& o) noexcept {
-    std::uint32_t bits = o.window_shift ? (*o.window_shift > 14 ? 14U : *o.window_shift)
-                                        : ts_no_window_scale;
+    std::uint32_t bits =
+        o.window_shift ? (*o.window_shift > 14 ? 14U : *o.window_shift) : ts_no_window_scale;
     bits |= o.sack_permitted ? 1U << 4 : 0U;
     std::uint32_t ts = (ts_now & ~ts_option_mask) | bits;
     if (seq_gt(ts, ts_now)) {

@@ -27,8 +27,8 @@ namespace sluice::dp::net::tcp {
 // MSS values a cookie can express; we answer with the largest one not above the peer's MSS.
 // 536 is the RFC 9293 §3.7.1 default, 1460 Ethernet, 1440/1400/1360/1300/1200 cover common
 // tunnel and PPPoE overheads (Linux's msstab has 536, 1300, 1440, 1460), 8960 jumbo frames.
-inline constexpr std::array<std::uint16_t, 8> syn_cookie_mss_table = {
-    536, 1200, 1300, 1360, 1400, 1440, 1460, 8960};
+inline constexpr std::array<std::uint16_t, 8> syn_cookie_mss_table = {536,  1200, 1300, 1360,
+                                                                      1400, 1440, 1460, 8960};
 // Slots (64 s each) after the one a cookie was made in during which it stays valid: a client
 // has 128 to 192 s to complete the handshake (Linux allows about 2 minutes).
 inline constexpr std::uint32_t syn_cookie_max_age = 2;
@@ -47,7 +47,7 @@ struct flow4 {
 };
 
 struct syn_cookie_grant {
-    seq_t isn = 0;         // our ISN for the SYN-ACK
+    seq_t isn = 0;          // our ISN for the SYN-ACK
     std::uint16_t mss = 0;  // the MSS it encodes (put it in the SYN-ACK's MSS option)
 };
 
@@ -64,8 +64,7 @@ public:
 
     // A SYN from `flow` with sequence number `peer_isn` and MSS option `peer_mss` (536 if it had
     // none, RFC 9293 §3.7.1) arrived at `now_s` seconds.
-    [[nodiscard]] syn_cookie_grant encode(const flow4& flow, seq_t peer_isn,
-                                          std::uint16_t peer_mss,
+    [[nodiscard]] syn_cookie_grant encode(const flow4& flow, seq_t peer_isn, std::uint16_t peer_mss,
                                           std::uint64_t now_s) const noexcept;
 
     // The third segment of the handshake: ACK with SEG.ACK = cookie + 1 and SEG.SEQ = peer ISN
