@@ -12,13 +12,21 @@ constexpr double cubic_alpha =
     3.0 * (1.0 - congestion_control::cubic_beta) / (1.0 + congestion_control::cubic_beta);
 }  // namespace
 
+namespace {
+using algo_state = std::variant<detail::newreno_state, detail::cubic_state>;
+algo_state make_algo(cc_algorithm algo) noexcept {
+    if (algo == cc_algorithm::cubic) {
+        return algo_state(std::in_place_type<detail::cubic_state>);
+    }
+    return algo_state(std::in_place_type<detail::newreno_state>);
+}
+}  // namespace
+
 congestion_control::congestion_control(cc_algorithm algo, std::uint32_t smss, seq_t iss) noexcept
-    : smss_(smss == 0 ? 1 : smss),
+    : algo_(make_algo(algo)),
+      smss_(smss == 0 ? 1 : smss),
       cwnd_(initial_window(smss_)),  // RFC 6928 §2
       recover_(iss) {                // RFC 6582 §3.2 step 1
-    if (algo == cc_algorithm::cubic) {
-        algo_ = detail::cubic_state{};
-    }
 }
 
 void congestion_control::set_cwnd(std::uint64_t bytes) noexcept {
@@ -60,7 +68,9 @@ void congestion_control::congestion_avoidance(std::uint32_t acked, std::uint64_t
         }
         return;
     }
-    cubic_avoidance(std::get<detail::cubic_state>(algo_), acked, now_us, srtt_us);
+    if (auto* cu = std::get_if<detail::cubic_state>(&algo_)) {
+        cubic_avoidance(*cu, acked, now_us, srtt_us);
+    }
 }
 
 void congestion_control::cubic_avoidance(detail::cubic_state& s, std::uint32_t acked,
@@ -108,13 +118,17 @@ void congestion_control::cubic_avoidance(detail::cubic_state& s, std::uint32_t a
 }
 
 void congestion_control::cut_ssthresh(std::uint32_t flight_size) noexcept {
-    if (std::holds_alternative<detail::newreno_state>(algo_)) {
+    if (auto* nr = std::get_if<detail::newreno_state>(&algo_)) {
         // RFC 5681 §3.1 eq. 4: ssthresh = max(FlightSize / 2, 2 * SMSS).
         ssthresh_ = std::max(flight_size / 2, 2 * smss_);
-        std::get<detail::newreno_state>(algo_).bytes_acked = 0;
+        nr->bytes_acked = 0;
         return;
     }
-    auto& s = std::get<detail::cubic_state>(algo_);
+    auto* cu = std::get_if<detail::cubic_state>(&algo_);
+    if (cu == nullptr) {
+        return;  // unreachable: the variant has two alternatives
+    }
+    auto& s = *cu;
     const double cwnd = cwnd_ / static_cast<double>(smss_);
     // RFC 9438 §4.7 fast convergence: a flow whose W_max keeps shrinking releases bandwidth.
     s.w_max = cwnd < s.w_max ? cwnd * (1.0 + cubic_beta) / 2.0 : cwnd;
