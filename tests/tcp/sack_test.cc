@@ -63,6 +63,12 @@ std::vector<update_case> update_cases() {
               false},
              {0, {blk(1000, 9000)}, {{1000, 9000}}, 4000, 1, 0, 0, false},  // swallows both
          }},
+        {"adjacent_blocks_merge_from_either_side",
+         {
+             {0, {blk(2000, 3000)}, {{2000, 3000}}, 1000, 1, 0, 0, false},
+             {0, {blk(3000, 4000)}, {{2000, 4000}}, 1000, 1, 0, 0, false},
+             {0, {blk(1000, 2000)}, {{1000, 4000}}, 1000, 1, 0, 0, false},
+         }},
         {"invalid_blocks_are_ignored",
          {
              {0, {blk(9000, 11000)}, {}, 0, 0, 0, 1, false},  // beyond SND.NXT
