@@ -235,6 +235,56 @@ TEST_F(tcp_reassembly, clear_releases_shared_chains) {
     EXPECT_TRUE(q_.empty());
 }
 
+std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks_of(const reassembly_queue& q,
+                                                               std::size_t slots) {
+    std::array<sack_block, 4> b{};
+    const std::size_t n = q.sack_blocks(std::span(b.data(), slots));
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> v;
+    for (std::size_t i = 0; i < n; ++i) {
+        v.emplace_back(b[i].left - nxt0, b[i].right - nxt0);
+    }
+    return v;
+}
+
+TEST_F(tcp_reassembly, sack_blocks_put_the_latest_segment_first_rfc2018_4) {
+    using blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+    const seq_t rcv_nxt = nxt0;
+    EXPECT_TRUE(blocks_of(q_, 4).empty());
+    q_.insert(nxt0 + 1000, make_chain(hdr, 100, 'a'), hdr, 100, rcv_nxt, c_);
+    EXPECT_EQ(blocks_of(q_, 4), (blocks{{1000, 1100}}));
+    q_.insert(nxt0 + 3000, make_chain(hdr, 100, 'b'), hdr, 100, rcv_nxt, c_);
+    EXPECT_EQ(blocks_of(q_, 4), (blocks{{3000, 3100}, {1000, 1100}}));
+    // Extends the first run: that run is now the most recent and is reported merged.
+    q_.insert(nxt0 + 1100, make_chain(hdr, 100, 'c'), hdr, 100, rcv_nxt, c_);
+    EXPECT_EQ(blocks_of(q_, 4), (blocks{{1000, 1200}, {3000, 3100}}));
+    q_.insert(nxt0 + 5000, make_chain(hdr, 100, 'd'), hdr, 100, rcv_nxt, c_);
+    q_.insert(nxt0 + 7000, make_chain(hdr, 100, 'e'), hdr, 100, rcv_nxt, c_);
+    q_.insert(nxt0 + 9000, make_chain(hdr, 100, 'f'), hdr, 100, rcv_nxt, c_);
+    // Three slots (timestamps on): the three most recent runs.
+    EXPECT_EQ(blocks_of(q_, 3), (blocks{{9000, 9100}, {7000, 7100}, {5000, 5100}}));
+    EXPECT_EQ(blocks_of(q_, 4), (blocks{{9000, 9100}, {7000, 7100}, {5000, 5100}, {1000, 1200}}));
+    // A duplicate inside an old run makes that run the first block again.
+    q_.insert(nxt0 + 3000, make_chain(hdr, 100, 'x'), hdr, 100, rcv_nxt, c_);
+    EXPECT_EQ(blocks_of(q_, 3), (blocks{{3000, 3100}, {9000, 9100}, {7000, 7100}}));
+}
+
+TEST_F(tcp_reassembly, sack_blocks_fill_with_older_runs_and_forget_delivered_ones) {
+    using blocks = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
+    seq_t rcv_nxt = nxt0;
+    for (std::uint32_t k = 0; k < 6; ++k) {
+        q_.insert(nxt0 + 200 + 1000 * k, make_chain(hdr, 100, 'a'), hdr, 100, rcv_nxt, c_);
+    }
+    // Five segments into the same run: only one recent run, the rest filled highest first.
+    for (std::uint32_t k = 0; k < 5; ++k) {
+        q_.insert(nxt0 + 300 + 100 * k, make_chain(hdr, 100, 'b'), hdr, 100, rcv_nxt, c_);
+    }
+    EXPECT_EQ(blocks_of(q_, 4), (blocks{{200, 800}, {5200, 5300}, {4200, 4300}, {3200, 3300}}));
+    // Fill [0, 200): the first run is delivered and must vanish from the blocks.
+    q_.insert(nxt0, make_chain(hdr, 200, 'z'), hdr, 200, rcv_nxt, c_);
+    EXPECT_EQ(drain(rcv_nxt).size(), 800U);
+    EXPECT_EQ(blocks_of(q_, 4), (blocks{{5200, 5300}, {4200, 4300}, {3200, 3300}, {2200, 2300}}));
+}
+
 // Random segments against a byte model of "first copy wins": every byte delivered must be the
 // byte of the first segment that covered it, in order, with nothing lost. Boundaries are
 // multiples of 100 within a 3000-byte window, so at most 30 entries exist and the capacity

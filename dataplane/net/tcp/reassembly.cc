@@ -14,6 +14,7 @@ void reassembly_queue::clear() noexcept {
         rte_pktmbuf_free(e_[i].v.m);
     }
     n_ = 0;
+    n_recent_ = 0;
 }
 
 std::uint32_t reassembly_queue::bytes() const noexcept {
@@ -85,6 +86,7 @@ std::uint32_t reassembly_queue::insert(seq_t seq, rte_mbuf* m, std::uint32_t off
         fresh += pieces[p].end - pieces[p].start;
     }
     c.overlap_bytes += len - fresh;
+    note_recent(seq);  // even a duplicate: its ACK's first block reports where it landed
     if (np == 0) {
         ++c.duplicate_segments;
         rte_pktmbuf_free(m);
@@ -115,6 +117,63 @@ std::uint32_t reassembly_queue::insert(seq_t seq, rte_mbuf* m, std::uint32_t off
     ++c.segments_queued;
     c.bytes_queued += fresh;
     return fresh;
+}
+
+void reassembly_queue::note_recent(seq_t seq) noexcept {
+    const std::size_t keep = std::min(n_recent_, recent_slots - 1);
+    std::copy_backward(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(keep),
+                       recent_.begin() + static_cast<std::ptrdiff_t>(keep + 1));
+    recent_[0] = seq;
+    n_recent_ = keep + 1;
+}
+
+std::size_t reassembly_queue::sack_blocks(std::span<sack_block> out) const noexcept {
+    std::size_t written = 0;
+    for (std::size_t r = 0; r < n_recent_ && written < out.size(); ++r) {
+        // Find the entry holding recent_[r], then widen to its contiguous run.
+        std::size_t k = 0;
+        while (k < n_ && !seq_in_range(recent_[r], e_[k].seq, e_[k].v.len)) {
+            ++k;
+        }
+        if (k == n_) {
+            continue;  // delivered since, or never queued
+        }
+        std::size_t first = k;
+        while (first > 0 && e_[first - 1].seq + e_[first - 1].v.len == e_[first].seq) {
+            --first;
+        }
+        std::size_t last = k;
+        while (last + 1 < n_ && e_[last].seq + e_[last].v.len == e_[last + 1].seq) {
+            ++last;
+        }
+        const sack_block b{e_[first].seq, e_[last].seq + e_[last].v.len};
+        bool dup = false;
+        for (std::size_t w = 0; w < written; ++w) {
+            dup = dup || out[w] == b;  // RFC 2018 §4: no block repeated within one option
+        }
+        if (!dup) {
+            out[written++] = b;
+        }
+    }
+    // RFC 2018 §4: "as many distinct SACK blocks as possible": fill up with the other runs,
+    // highest first.
+    std::size_t end = n_;
+    while (end > 0 && written < out.size()) {
+        std::size_t first = end - 1;
+        while (first > 0 && e_[first - 1].seq + e_[first - 1].v.len == e_[first].seq) {
+            --first;
+        }
+        const sack_block b{e_[first].seq, e_[end - 1].seq + e_[end - 1].v.len};
+        bool dup = false;
+        for (std::size_t w = 0; w < written; ++w) {
+            dup = dup || out[w] == b;
+        }
+        if (!dup) {
+            out[written++] = b;
+        }
+        end = first;
+    }
+    return written;
 }
 
 std::size_t reassembly_queue::pop_ready(seq_t& rcv_nxt, std::span<rx_view> out) noexcept {

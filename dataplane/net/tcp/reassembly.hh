@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <span>
 
+#include "net/tcp/options.hh"
 #include "net/tcp/seq.hh"
 
 struct rte_mbuf;
@@ -77,6 +78,13 @@ public:
     // Sequence number of the first queued byte (meaningless when empty).
     [[nodiscard]] seq_t first_seq() const noexcept { return e_[0].seq; }
 
+    // The SACK blocks to send with the next ACK (RFC 2018 §4): the first block is the run of
+    // queued data holding the most recently received segment, then the runs holding the
+    // segments received before it, most recent first, each reported once. Runs are maximal
+    // contiguous stretches of queued data. Returns how many of `out` were written; pass 3
+    // slots when timestamps are on, 4 otherwise (RFC 2018 §3).
+    std::size_t sack_blocks(std::span<sack_block> out) const noexcept;
+
     struct entry {
         seq_t seq;
         rx_view v;
@@ -85,9 +93,16 @@ public:
 
 private:
     void insert_at(std::size_t pos, const entry& e) noexcept;
+    void note_recent(seq_t seq) noexcept;
+
+    // RFC 2018 §4 needs the order in which blocks were last reported; we keep the start of the
+    // most recently received segments (most recent first) and map them to runs on demand.
+    static constexpr std::size_t recent_slots = 4;  // RFC 2018 §3: at most 4 blocks per ACK
 
     std::array<entry, reassembly_capacity> e_{};
     std::size_t n_ = 0;
+    std::array<seq_t, recent_slots> recent_{};
+    std::size_t n_recent_ = 0;
 };
 
 }  // namespace sluice::dp::net::tcp
