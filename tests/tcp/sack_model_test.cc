@@ -20,28 +20,32 @@ struct model {
     std::uint32_t una = 0;  // offset of SND.UNA
     std::vector<bool> sacked = std::vector<bool>(flight, false);
 
-    bool is_lost(std::uint32_t o) const {
+    // IsLost for every octet in one pass from the top: what counts is the SACKed data strictly
+    // above each octet (ranges starting above it, and bytes).
+    std::vector<bool> lost() const {
+        std::vector<bool> l(flight, false);
         std::uint32_t ranges = 0;
         std::uint32_t bytes = 0;
-        bool in = false;
-        for (std::uint32_t k = o + 1; k < flight; ++k) {
-            if (sacked[k]) {
+        for (std::uint32_t o = flight; o-- > 0;) {
+            l[o] = ranges >= 3 || bytes > 2 * smss;
+            if (sacked[o]) {
                 ++bytes;
-                if (!in && !sacked[k - 1]) {
-                    ++ranges;  // a range starting above o
+                if (o == 0 || !sacked[o - 1]) {
+                    ++ranges;  // a range starts at o
                 }
             }
-            in = sacked[k];
         }
-        return ranges >= 3 || bytes > 2 * smss;
+        return l;
     }
+    bool is_lost(std::uint32_t o) const { return lost()[o]; }
     std::uint32_t pipe(std::uint32_t high_rxt) const {
         std::uint32_t p = 0;
+        const auto l = lost();
         for (std::uint32_t o = una; o < flight; ++o) {
             if (sacked[o]) {
                 continue;
             }
-            if (!is_lost(o)) {
+            if (!l[o]) {
                 ++p;
             }
             if (o < high_rxt) {
