@@ -70,8 +70,13 @@ TEST(tcp_sack_model, scoreboard_matches_octet_model_on_random_acks) {
             std::vector<sack_block> blocks;
             const int nb = 1 + static_cast<int>(rng() % 4);
             for (int b = 0; b < nb; ++b) {
-                const auto l = static_cast<std::uint32_t>(rng() % (flight + 200));
-                const auto r = l + 1 + static_cast<std::uint32_t>(rng() % 400);
+                // Boundaries on a 50-byte grid (and sometimes off it) so that the exact
+                // thresholds (2 * SMSS bytes above, 3 ranges) actually occur.
+                const bool grid = rng() % 4 != 0;
+                const auto l = grid ? 50 * static_cast<std::uint32_t>(rng() % 64)
+                                    : static_cast<std::uint32_t>(rng() % (flight + 200));
+                const auto r = l + (grid ? 50 * (1 + static_cast<std::uint32_t>(rng() % 8))
+                                         : 1 + static_cast<std::uint32_t>(rng() % 400));
                 blocks.push_back({m.una0 + l, m.una0 + r});
             }
             const auto u = sb.update(m.una0 + m.una, nxt, blocks);
@@ -104,7 +109,7 @@ TEST(tcp_sack_model, scoreboard_matches_octet_model_on_random_acks) {
             }
             ASSERT_EQ(got, m.sacked) << "round " << round << " ack " << ack;
             // IsLost at a few points, and pipe with and without retransmissions.
-            for (int q = 0; q < 5; ++q) {
+            for (int q = 0; q < 20; ++q) {
                 const std::uint32_t o = m.una + rng() % (flight - m.una + 1);
                 if (o < flight && !m.sacked[o]) {
                     ASSERT_EQ(sb.is_lost(m.una0 + o), m.is_lost(o)) << o;
