@@ -171,6 +171,29 @@ TEST_P(tcp_reassembly_table, delivers_first_copies_in_order) {
 INSTANTIATE_TEST_SUITE_P(table, tcp_reassembly_table, ::testing::ValuesIn(cases()),
                          [](const auto& tp) { return std::string(tp.param.name); });
 
+TEST_F(tcp_reassembly, delivery_skips_exactly_the_bytes_below_rcv_nxt) {
+    // Payload bytes differ by position, so an off-by-some in the trimmed view shows.
+    rte_mbuf* m = make_chain(hdr, 300, 'a');
+    for (std::uint32_t k = 0; k < 300; ++k) {
+        const char c = static_cast<char>('a' + k % 26);
+        std::uint32_t at = hdr + k;  // walk the chain to the segment holding byte hdr + k
+        rte_mbuf* seg = m;
+        while (at >= seg->data_len) {
+            at -= seg->data_len;
+            seg = seg->next;
+        }
+        rte_pktmbuf_mtod_offset(seg, char*, at)[0] = c;
+    }
+    q_.insert(nxt0, m, hdr, 300, nxt0, c_);
+    seq_t rcv_nxt = nxt0 + 131;  // the in-order path delivered 131 bytes meanwhile
+    std::string want;
+    for (std::uint32_t k = 131; k < 300; ++k) {
+        want += static_cast<char>('a' + k % 26);
+    }
+    EXPECT_EQ(drain(rcv_nxt), want);
+    EXPECT_EQ(rcv_nxt, nxt0 + 300);
+}
+
 TEST_F(tcp_reassembly, data_already_delivered_is_trimmed_on_insert) {
     seq_t rcv_nxt = nxt0 + 100;
     EXPECT_EQ(q_.insert(nxt0, make_chain(hdr, 300, 'a'), hdr, 300, rcv_nxt, c_), 200U);
