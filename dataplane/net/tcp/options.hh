@@ -7,7 +7,8 @@
 //
 // Malformed input, decided here once for the whole stack (RFC 9293 §3.1 MUST-7: "be prepared
 // to handle an illegal option length (e.g., zero)"); the rules follow what Linux's
-// tcp_parse_options does, so we interoperate with what middleboxes already get away with:
+// tcp_parse_options does (except duplicates, where Linux keeps the last), so we interoperate
+// with what middleboxes already get away with:
 //   - length 0 or 1 on a kind other than EOL/NOP, or an option running past the end: parsing
 //     stops there, options parsed before it are kept, the status says what was wrong;
 //   - a known kind with the wrong length (e.g. MSS of length 3): that option is skipped by its
