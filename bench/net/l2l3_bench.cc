@@ -45,9 +45,7 @@ void drain_port(const dpdk_env& env, std::uint16_t expect) {
 void run(benchmark::State& state, const bytes& frame, std::uint16_t replies) {
     auto& env = dpdk_env::get();
     auto s = env.make_stack();
-    rte_ether_addr pm;
-    std::memcpy(pm.addr_bytes, sluice::test::peer_mac.data(), 6);
-    s->apply_neighbor(env.port, rte_cpu_to_be_32(sluice::test::peer_ip), pm, 0);
+    env.add_peer(*s, 0);
     rte_mbuf* pkts[burst];
     std::uint64_t now = 0;
     for (auto _ : state) {

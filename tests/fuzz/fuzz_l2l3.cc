@@ -32,9 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             std::abort();
         }
         // A known neighbour, so echo replies leave; unknown ones get held and resolved.
-        rte_ether_addr pm;
-        std::memcpy(pm.addr_bytes, sluice::test::peer_mac.data(), 6);
-        s.apply_neighbor(env.port, rte_cpu_to_be_32(sluice::test::peer_ip), pm, now);
+        env.add_peer(s, now);
         rte_mbuf* m = env.mbuf_of(sluice::test::bytes(data, data + size));
         if (m == nullptr) {
             return 0;

@@ -77,6 +77,12 @@ std::unique_ptr<dp::net::stack> dpdk_env::make_stack(const dp::net::stack_params
     return s;
 }
 
+void dpdk_env::add_peer(dp::net::stack& s, std::uint64_t now) const {
+    rte_ether_addr pm;
+    std::memcpy(pm.addr_bytes, peer_mac.data(), 6);
+    s.apply_neighbor(port, rte_cpu_to_be_32(peer_ip), pm, now);
+}
+
 rte_mbuf* dpdk_env::mbuf_of(const bytes& frame) const {
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) {

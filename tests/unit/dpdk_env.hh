@@ -29,6 +29,8 @@ struct dpdk_env {
     [[nodiscard]] std::unique_ptr<dp::net::stack> make_stack(const dp::net::stack_params& p) const;
     [[nodiscard]] std::unique_ptr<dp::net::stack> make_stack() const { return make_stack(params()); }
 
+    // Makes the test peer (peer_ip, peer_mac) a known neighbour of `s`, so answers leave at once.
+    void add_peer(dp::net::stack& s, std::uint64_t now = 0) const;
     // Copies a frame into a fresh mbuf (nullptr if it does not fit).
     [[nodiscard]] rte_mbuf* mbuf_of(const bytes& frame) const;
     // Flushes the stack and returns every frame that came out of the port, freeing the mbufs.

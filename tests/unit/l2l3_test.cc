@@ -28,9 +28,7 @@ TEST_P(l2l3_table, frame_gives_its_drop_reason_event_and_replies) {
     const l2l3_case& c = GetParam();
     auto s = env.make_stack();
     // The peer is already a known neighbour, so answers leave at once.
-    rte_ether_addr pm;
-    std::memcpy(pm.addr_bytes, peer_mac.data(), 6);
-    s->apply_neighbor(env.port, rte_cpu_to_be_32(peer_ip), pm, 0);
+    env.add_peer(*s, 0);
     const unsigned before = env.in_use();
 
     rte_mbuf* m = env.mbuf_of(c.frame);
@@ -61,9 +59,7 @@ INSTANTIATE_TEST_SUITE_P(cases, l2l3_table,
 TEST(icmp, echo_reply_swaps_addresses_and_keeps_payload) {
     auto& env = dpdk_env::get();
     auto s = env.make_stack();
-    rte_ether_addr pm;
-    std::memcpy(pm.addr_bytes, peer_mac.data(), 6);
-    s->apply_neighbor(env.port, rte_cpu_to_be_32(peer_ip), pm, 0);
+    env.add_peer(*s, 0);
     ipv4_opts o;
     o.options = {0x01, 0x01, 0x01, 0x00};
     const bytes req = echo_frame(env.our_mac, 100, o);
@@ -176,9 +172,7 @@ TEST(arp, resolution_gives_up_after_retries_and_frees_held_packets) {
 TEST(arp, reachable_entry_expires_after_timeout) {
     auto& env = dpdk_env::get();
     auto s = env.make_stack();
-    rte_ether_addr pm;
-    std::memcpy(pm.addr_bytes, peer_mac.data(), 6);
-    s->apply_neighbor(env.port, rte_cpu_to_be_32(peer_ip), pm, 0);
+    env.add_peer(*s, 0);
     s->tick(299 * dpdk_env::hz);
     EXPECT_EQ(s->neighbors(env.port)->size(), 1U);
     s->tick(301 * dpdk_env::hz);
@@ -230,9 +224,7 @@ TEST(ipv4, off_link_destination_without_gateway_is_no_route) {
 TEST(eth, burst_of_mixed_frames_is_counted_per_reason) {
     auto& env = dpdk_env::get();
     auto s = env.make_stack();
-    rte_ether_addr pm;
-    std::memcpy(pm.addr_bytes, peer_mac.data(), 6);
-    s->apply_neighbor(env.port, rte_cpu_to_be_32(peer_ip), pm, 0);
+    env.add_peer(*s, 0);
     const auto cases = l2l3_cases(env.our_mac);
     std::vector<rte_mbuf*> burst;
     std::size_t replies = 0;
