@@ -4,6 +4,7 @@
 //    generation, with p50/p99 as counters (target p99 ≤ 1 ms with readers on their own cores)
 //  - BM_apply_yaml: validate + encode + publish of tests/ctrlplane/configs/full.yaml
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <immintrin.h>
 #include <unistd.h>
 
@@ -14,8 +15,6 @@
 #include <sstream>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "ctrlplane/model/encode.hh"
 #include "ctrlplane/model/loader.hh"

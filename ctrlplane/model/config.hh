@@ -24,18 +24,18 @@ enum class path_match : std::uint8_t { any, exact, prefix, regex };
 enum class header_op : std::uint8_t { present, exact, prefix, regex };
 
 struct header_matcher {
-    std::string name;   // lower-cased on load
+    std::string name;  // lower-cased on load
     header_op op = header_op::present;
     std::string value;  // unused for present
 };
 
 struct route_match {
     host_match host_kind = host_match::any;
-    std::string host;     // exact host, or the suffix including the dot (".example.com")
+    std::string host;  // exact host, or the suffix including the dot (".example.com")
     path_match path_kind = path_match::any;
-    std::string path;     // exact path, prefix, or ECMAScript regex
-    std::string method;   // empty: any method
-    std::vector<header_matcher> headers;  // all must match
+    std::string path;                       // exact path, prefix, or ECMAScript regex
+    std::string method;                     // empty: any method
+    std::vector<header_matcher> headers;    // all must match
     std::vector<std::string> client_cidrs;  // empty: any client; else one must contain it
 };
 
@@ -66,11 +66,11 @@ struct filter {
 struct route_action {
     // One entry for `cluster: x`; several for `weighted_clusters`.
     std::vector<weighted_cluster> clusters;
-    bool weighted = false;           // written as weighted_clusters
-    std::string prefix_rewrite;      // empty: no rewrite (only with a prefix path match)
-    std::uint32_t timeout_ms = 0;    // 0: the cluster's request timeout
+    bool weighted = false;         // written as weighted_clusters
+    std::string prefix_rewrite;    // empty: no rewrite (only with a prefix path match)
+    std::uint32_t timeout_ms = 0;  // 0: the cluster's request timeout
     retry_policy retry;
-    std::vector<filter> filters;     // run in order
+    std::vector<filter> filters;  // run in order
 };
 
 struct route {
@@ -143,7 +143,7 @@ struct rate_limit {
     double rate = 0;          // tokens per second, > 0
     std::uint64_t burst = 0;  // bucket size, >= 1; default max(1, ceil(rate))
     limit_key key = limit_key::client_ip;
-    std::string key_header;   // key == header
+    std::string key_header;  // key == header
     limit_mode mode = limit_mode::enforce;
 };
 

@@ -39,7 +39,8 @@ private:
 // Collects diagnostics for one file.
 class diagnostics {
 public:
-    diagnostics(std::string file, const source_map* marks) : file_(std::move(file)), marks_(marks) {}
+    diagnostics(std::string file, const source_map* marks)
+        : file_(std::move(file)), marks_(marks) {}
     void add(std::string path, std::string message);
     void add_at(source_mark at, std::string path, std::string message);
     [[nodiscard]] bool empty() const noexcept { return list_.empty(); }

@@ -2,13 +2,13 @@
 // laid out in table_id order, each 8-byte aligned, followed by the string pool.
 #include "ctrlplane/model/encode.hh"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "ctrlplane/model/address.hh"
 #include "ctrlplane/model/filters.hh"
@@ -63,12 +63,13 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
     for (const auto& l : c.listeners) {
         auto a = parse_ip(l.address);
         if (!a) {
-            return error{fmt::format("listener '{}': address '{}' does not parse (config not "
-                                     "validated?)",
-                                     l.name, l.address)};
+            return error{
+                fmt::format("listener '{}': address '{}' does not parse (config not "
+                            "validated?)",
+                            l.name, l.address)};
         }
-        listeners_.push_back(snap_listener{str(l.name), addr(*a), l.port,
-                                           static_cast<std::uint8_t>(l.proto), 0});
+        listeners_.push_back(
+            snap_listener{str(l.name), addr(*a), l.port, static_cast<std::uint8_t>(l.proto), 0});
     }
     for (const auto& cl : c.clusters) {
         cluster_idx.emplace(cl.name, static_cast<std::uint32_t>(clusters_.size()));
@@ -137,8 +138,8 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
         s.timeout_ms = r.action.timeout_ms;
         std::size_t first = headers_.size();
         for (const auto& h : r.match.headers) {
-            headers_.push_back(snap_header_matcher{str(h.name), str(h.value),
-                                                   static_cast<std::uint8_t>(h.op), {}});
+            headers_.push_back(snap_header_matcher{
+                str(h.name), str(h.value), static_cast<std::uint8_t>(h.op), {}});
         }
         s.headers = range_of(headers_, first);
         first = cidrs_.size();
@@ -176,8 +177,7 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
                 if (spec->kind == filter_kind::rate_limit && k == "limit") {
                     auto it = limit_idx.find(v);
                     if (it == limit_idx.end()) {
-                        return error{fmt::format("route '{}': unknown rate limit '{}'", r.name,
-                                                 v)};
+                        return error{fmt::format("route '{}': unknown rate limit '{}'", r.name, v)};
                     }
                     sf.rate_limit = it->second;
                 }
@@ -222,8 +222,8 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
     put(table_id::rate_limits, limits_);
     place(table_id::strings, pool_.data(), pool_.size(), pool_.size());
     if (out.size() > std::numeric_limits<std::uint32_t>::max()) {
-        return error{fmt::format("encoded snapshot is {} bytes; the format allows 4 GiB",
-                                 out.size())};
+        return error{
+            fmt::format("encoded snapshot is {} bytes; the format allows 4 GiB", out.size())};
     }
     h.total_size = static_cast<std::uint32_t>(out.size());
     h.content_hash = shm::fnv1a64(out.data() + sizeof h, out.size() - sizeof h);

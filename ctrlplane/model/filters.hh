@@ -14,17 +14,20 @@ enum class filter_kind : std::uint16_t { rate_limit, request_headers, response_h
 struct filter_spec {
     std::string_view name;
     filter_kind kind;
-    bool any_keys;                          // settings are free-form (header name: value)
-    std::array<std::string_view, 4> keys;   // allowed keys when !any_keys ("" = unused)
-    std::string_view required;              // a key that must be present, or ""
+    bool any_keys;                         // settings are free-form (header name: value)
+    std::array<std::string_view, 4> keys;  // allowed keys when !any_keys ("" = unused)
+    std::string_view required;             // a key that must be present, or ""
 };
 
 inline constexpr std::array<filter_spec, 4> filter_registry{{
     {"rate_limit", filter_kind::rate_limit, false, {"limit", "", "", ""}, "limit"},
     {"request_headers", filter_kind::request_headers, true, {}, ""},
     {"response_headers", filter_kind::response_headers, true, {}, ""},
-    {"cors", filter_kind::cors, false, {"allow_origin", "allow_methods", "allow_headers",
-                                        "max_age"}, "allow_origin"},
+    {"cors",
+     filter_kind::cors,
+     false,
+     {"allow_origin", "allow_methods", "allow_headers", "max_age"},
+     "allow_origin"},
 }};
 
 [[nodiscard]] constexpr const filter_spec* find_filter(std::string_view name) noexcept {

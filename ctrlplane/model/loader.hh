@@ -15,8 +15,8 @@
 namespace sluice::cp::model {
 
 struct load_result {
-    std::optional<config> cfg;         // set only when errors is empty
-    std::vector<diagnostic> errors;    // every problem found, in file order per phase
+    std::optional<config> cfg;       // set only when errors is empty
+    std::vector<diagnostic> errors;  // every problem found, in file order per phase
     [[nodiscard]] bool ok() const noexcept { return cfg.has_value(); }
 };
 

@@ -59,9 +59,9 @@ static_assert(offsetof(snapshot_header, content_hash) == 16);
 static_assert(offsetof(snapshot_header, tables) == 24);
 
 struct snap_addr {
-    std::uint8_t bytes[16];  // IPv4 in bytes[0..3], network order
-    std::uint8_t family;     // 4 or 6
-    std::uint8_t prefix_len; // CIDRs only
+    std::uint8_t bytes[16];   // IPv4 in bytes[0..3], network order
+    std::uint8_t family;      // 4 or 6
+    std::uint8_t prefix_len;  // CIDRs only
     std::uint8_t reserved[2];
 };
 static_assert(sizeof(snap_addr) == 20);
@@ -193,7 +193,7 @@ static_assert(offsetof(snap_rate_limit, rate_milli) == 24);
 
 template <typename T>
 inline constexpr bool snapshot_pod_v =
-    std::is_trivially_copyable_v<T> && std::is_standard_layout_v<T> && alignof(T) <= 8;
+    std::is_trivially_copyable_v<T>&& std::is_standard_layout_v<T> && alignof(T) <= 8;
 static_assert(snapshot_pod_v<snapshot_header> && snapshot_pod_v<snap_listener> &&
               snapshot_pod_v<snap_route> && snapshot_pod_v<snap_header_matcher> &&
               snapshot_pod_v<snap_addr> && snapshot_pod_v<snap_weighted_cluster> &&

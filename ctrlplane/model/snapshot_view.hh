@@ -51,8 +51,8 @@ public:
     }
 
     [[nodiscard]] std::span<const snap_header_matcher> headers(const snap_route& r) const noexcept {
-        return table<snap_header_matcher>(table_id::header_matchers).subspan(r.headers.first,
-                                                                              r.headers.count);
+        return table<snap_header_matcher>(table_id::header_matchers)
+            .subspan(r.headers.first, r.headers.count);
     }
     [[nodiscard]] std::span<const snap_addr> cidrs(const snap_route& r) const noexcept {
         return table<snap_addr>(table_id::cidrs).subspan(r.cidrs.first, r.cidrs.count);
@@ -66,12 +66,11 @@ public:
         return table<snap_filter>(table_id::filters).subspan(r.filters.first, r.filters.count);
     }
     [[nodiscard]] std::span<const snap_setting> settings(const snap_filter& f) const noexcept {
-        return table<snap_setting>(table_id::settings).subspan(f.settings.first,
-                                                                f.settings.count);
+        return table<snap_setting>(table_id::settings).subspan(f.settings.first, f.settings.count);
     }
     [[nodiscard]] std::span<const snap_endpoint> endpoints(const snap_cluster& c) const noexcept {
-        return table<snap_endpoint>(table_id::endpoints).subspan(c.endpoints.first,
-                                                                  c.endpoints.count);
+        return table<snap_endpoint>(table_id::endpoints)
+            .subspan(c.endpoints.first, c.endpoints.count);
     }
     [[nodiscard]] std::string_view str(str_ref s) const noexcept {
         const auto& t = header().tables[static_cast<std::uint32_t>(table_id::strings)];

@@ -1,12 +1,12 @@
 // Semantic validation of a config (control plane): names, references, ranges, addresses, regexes
 // and filters. Runs after parsing and before encoding; collects every error it finds.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <regex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <fmt/format.h>
 
 #include "ctrlplane/model/address.hh"
 #include "ctrlplane/model/filters.hh"
@@ -90,8 +90,8 @@ private:
 
     void regex(const std::string& p, const std::string& pattern) {
         if (pattern.size() > max_regex_length) {
-            d_.add(p, fmt::format("regex is {} characters long; at most {} allowed",
-                                  pattern.size(), max_regex_length));
+            d_.add(p, fmt::format("regex is {} characters long; at most {} allowed", pattern.size(),
+                                  max_regex_length));
             return;
         }
         try {
@@ -116,8 +116,8 @@ private:
             auto key = fmt::format("{}:{}", l.address, l.port);
             auto [it, fresh] = bound.emplace(key, l.name);
             if (!fresh) {
-                d_.add(p + ".port", fmt::format("{} is already used by listener '{}'", key,
-                                                it->second));
+                d_.add(p + ".port",
+                       fmt::format("{} is already used by listener '{}'", key, it->second));
             }
         }
     }
@@ -142,12 +142,13 @@ private:
                                                     to_string(c.lb)));
             }
             if (c.lb == lb_policy::maglev && c.key == hash_key::none) {
-                d_.add(p + ".lb_policy", "lb_policy maglev needs hash_key (client_ip or "
-                                         "header:<name>)");
+                d_.add(p + ".lb_policy",
+                       "lb_policy maglev needs hash_key (client_ip or "
+                       "header:<name>)");
             }
             if (c.key == hash_key::header && !valid_token(c.hash_header)) {
-                d_.add(p + ".hash_key", fmt::format("'{}' is not a valid header name",
-                                                    c.hash_header));
+                d_.add(p + ".hash_key",
+                       fmt::format("'{}' is not a valid header name", c.hash_header));
             }
             positive_ms(p + ".timeouts.connect", c.connect_timeout_ms);
             positive_ms(p + ".timeouts.idle", c.idle_timeout_ms);
@@ -163,8 +164,7 @@ private:
                 if (c.health.timeout_ms == 0 || c.health.timeout_ms >= c.health.interval_ms) {
                     d_.add(hp + ".timeout", fmt::format("timeout ({} ms) must be greater than 0 "
                                                         "and shorter than interval ({} ms)",
-                                                        c.health.timeout_ms,
-                                                        c.health.interval_ms));
+                                                        c.health.timeout_ms, c.health.interval_ms));
                 }
             }
             std::string op = p + ".outlier_detection";
@@ -215,8 +215,8 @@ private:
                        "a route needs a cluster or at least one weighted cluster");
             }
             for (std::size_t w = 0; w < a.clusters.size(); ++w) {
-                std::string wp = a.weighted ? fmt::format("{}.weighted_clusters[{}]", ap, w)
-                                            : ap + ".cluster";
+                std::string wp =
+                    a.weighted ? fmt::format("{}.weighted_clusters[{}]", ap, w) : ap + ".cluster";
                 std::string cp = a.weighted ? wp + ".cluster" : wp;
                 if (!cluster_names.contains(a.clusters[w].cluster)) {
                     d_.add(cp, fmt::format("unknown cluster '{}' (expected the name of an entry "
@@ -249,10 +249,10 @@ private:
                 h.remove_prefix(1);  // the leading '.'
             }
             if (!valid_hostname(h)) {
-                d_.add(p + ".host", fmt::format("expected a host name or a leading wildcard such "
-                                                "as *.example.com, got '{}{}'",
-                                                m.host_kind == host_match::suffix ? "*" : "",
-                                                m.host));
+                d_.add(p + ".host",
+                       fmt::format("expected a host name or a leading wildcard such "
+                                   "as *.example.com, got '{}{}'",
+                                   m.host_kind == host_match::suffix ? "*" : "", m.host));
             }
         }
         if (m.path_kind == path_match::regex) {
@@ -271,8 +271,8 @@ private:
         for (std::size_t h = 0; h < m.headers.size(); ++h) {
             std::string hp = fmt::format("{}.headers[{}]", p, h);
             if (!valid_token(m.headers[h].name)) {
-                d_.add(hp + ".name", fmt::format("'{}' is not a valid header name",
-                                                 m.headers[h].name));
+                d_.add(hp + ".name",
+                       fmt::format("'{}' is not a valid header name", m.headers[h].name));
             }
             if (m.headers[h].op == header_op::regex) {
                 regex(hp + ".regex", m.headers[h].value);
@@ -296,8 +296,8 @@ private:
                 known += known.empty() ? "" : ", ";
                 known += s.name;
             }
-            d_.add(p + ".name", fmt::format("unknown filter '{}' (expected one of: {})", f.name,
-                                            known));
+            d_.add(p + ".name",
+                   fmt::format("unknown filter '{}' (expected one of: {})", f.name, known));
             return;
         }
         bool has_required = spec->required.empty();
@@ -331,8 +331,8 @@ private:
             }
         }
         if (!has_required) {
-            d_.add(p + ".settings", fmt::format("filter {} needs setting '{}'", f.name,
-                                                spec->required));
+            d_.add(p + ".settings",
+                   fmt::format("filter {} needs setting '{}'", f.name, spec->required));
         }
     }
 

@@ -1,6 +1,7 @@
 // Strict YAML → config parsing with yaml-cpp (control plane). Type and shape errors are reported
 // here with the node's line; semantic checks run afterwards in validate.cc. Every error is
 // collected; none stops the walk except a document that is not YAML at all.
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -10,8 +11,6 @@
 #include <set>
 #include <sstream>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "ctrlplane/model/loader.hh"
 
@@ -69,8 +68,8 @@ private:
                     list += list.empty() ? "" : ", ";
                     list += a;
                 }
-                fail(kv.first, sub, fmt::format("unknown field '{}' (expected one of: {})", key,
-                                                list));
+                fail(kv.first, sub,
+                     fmt::format("unknown field '{}' (expected one of: {})", key, list));
             }
         }
         return true;
@@ -130,8 +129,8 @@ private:
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         if (!n.IsScalar() || s.empty() || ec != std::errc() || p != s.data() + s.size() || v < 0 ||
             static_cast<std::uint64_t>(v) < lo || static_cast<std::uint64_t>(v) > hi) {
-            fail(n, path, fmt::format("expected an integer in {}..{}, got {}", lo, hi,
-                                      describe(n)));
+            fail(n, path,
+                 fmt::format("expected an integer in {}..{}, got {}", lo, hi, describe(n)));
             return false;
         }
         out = static_cast<U>(v);
@@ -163,12 +162,16 @@ private:
         std::uint64_t v = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         std::string_view unit(p, static_cast<std::size_t>(s.data() + s.size() - p));
-        std::uint64_t mult = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000
-                             : unit == "h" ? 3'600'000 : 0;
+        std::uint64_t mult = unit == "ms"  ? 1
+                             : unit == "s" ? 1000
+                             : unit == "m" ? 60'000
+                             : unit == "h" ? 3'600'000
+                                           : 0;
         if (!n.IsScalar() || ec != std::errc() || p == s.data() || mult == 0 ||
             v > 0xffffffffULL / mult) {
-            fail(n, path, fmt::format("expected a duration such as 250ms, 5s, 2m or 1h, got {}",
-                                      describe(n)));
+            fail(n, path,
+                 fmt::format("expected a duration such as 250ms, 5s, 2m or 1h, got {}",
+                             describe(n)));
             return false;
         }
         out_ms = static_cast<std::uint32_t>(v * mult);
@@ -219,26 +222,25 @@ private:
 config parser::document(const YAML::Node& root) {
     config c;
     if (!root || root.IsNull()) {
-        d_.add_at({1, 1}, "", "empty document: expected a mapping with listeners, routes, "
-                              "clusters and rate_limits");
+        d_.add_at({1, 1}, "",
+                  "empty document: expected a mapping with listeners, routes, "
+                  "clusters and rate_limits");
         return c;
     }
     if (!fields(root, "", {"listeners", "routes", "clusters", "rate_limits"})) {
         return c;
     }
-    list(root["listeners"], "listeners",
-         [&](const YAML::Node& n, const std::string& p) {
-             c.listeners.push_back(parse_listener(n, p));
-         });
+    list(root["listeners"], "listeners", [&](const YAML::Node& n, const std::string& p) {
+        c.listeners.push_back(parse_listener(n, p));
+    });
     list(root["clusters"], "clusters", [&](const YAML::Node& n, const std::string& p) {
         c.clusters.push_back(parse_cluster(n, p));
     });
     list(root["rate_limits"], "rate_limits", [&](const YAML::Node& n, const std::string& p) {
         c.rate_limits.push_back(parse_rate_limit(n, p));
     });
-    list(root["routes"], "routes", [&](const YAML::Node& n, const std::string& p) {
-        c.routes.push_back(parse_route(n, p));
-    });
+    list(root["routes"], "routes",
+         [&](const YAML::Node& n, const std::string& p) { c.routes.push_back(parse_route(n, p)); });
     return c;
 }
 
@@ -253,10 +255,9 @@ listener parser::parse_listener(const YAML::Node& n, const std::string& p) {
     str(n["name"], p + ".name", l.name);
     str(n["address"], p + ".address", l.address);
     integer(n["port"], p + ".port", 1, 65535, l.port);
-    choice<protocol>(n["protocol"], p + ".protocol",
-                     {{"http", protocol::http}, {"tcp", protocol::tcp},
-                      {"binary", protocol::binary}},
-                     l.proto);
+    choice<protocol>(
+        n["protocol"], p + ".protocol",
+        {{"http", protocol::http}, {"tcp", protocol::tcp}, {"binary", protocol::binary}}, l.proto);
     return l;
 }
 
@@ -350,8 +351,9 @@ void parser::parse_match(const YAML::Node& n, const std::string& p, route_match&
 }
 
 void parser::parse_action(const YAML::Node& n, const std::string& p, route_action& a) {
-    if (!fields(n, p, {"cluster", "weighted_clusters", "prefix_rewrite", "timeout", "retry",
-                       "filters"})) {
+    if (!fields(
+            n, p,
+            {"cluster", "weighted_clusters", "prefix_rewrite", "timeout", "retry", "filters"})) {
         return;
     }
     if (static_cast<bool>(n["cluster"]) == static_cast<bool>(n["weighted_clusters"])) {
@@ -408,8 +410,8 @@ void parser::parse_action(const YAML::Node& n, const std::string& p, route_actio
             std::string sp = fp + ".settings";
             sm_.note(sp, mark(s));
             if (!s.IsMap()) {
-                fail(s, sp, fmt::format("expected a mapping of setting: value, got {}",
-                                        describe(s)));
+                fail(s, sp,
+                     fmt::format("expected a mapping of setting: value, got {}", describe(s)));
             } else {
                 for (const auto& kv : s) {
                     std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
@@ -428,8 +430,9 @@ void parser::parse_action(const YAML::Node& n, const std::string& p, route_actio
 
 cluster parser::parse_cluster(const YAML::Node& n, const std::string& p) {
     cluster c;
-    if (!fields(n, p, {"name", "lb_policy", "hash_key", "endpoints", "pool", "timeouts",
-                       "health_check", "circuit_breakers", "outlier_detection"})) {
+    if (!fields(n, p,
+                {"name", "lb_policy", "hash_key", "endpoints", "pool", "timeouts", "health_check",
+                 "circuit_breakers", "outlier_detection"})) {
         return c;
     }
     require(n, p, "name");
@@ -464,22 +467,22 @@ cluster parser::parse_cluster(const YAML::Node& n, const std::string& p) {
         integer(e["weight"], ep + ".weight", 0, 1'000'000, en.weight);
         c.endpoints.push_back(std::move(en));
     });
-    if (const auto& x = n["pool"]; x && fields(x, p + ".pool", {"max_connections_per_endpoint",
-                                                                 "max_idle_per_endpoint"})) {
+    if (const auto& x = n["pool"];
+        x && fields(x, p + ".pool", {"max_connections_per_endpoint", "max_idle_per_endpoint"})) {
         integer(x["max_connections_per_endpoint"], p + ".pool.max_connections_per_endpoint", 1,
                 1'000'000, c.pool.max_connections_per_endpoint);
         integer(x["max_idle_per_endpoint"], p + ".pool.max_idle_per_endpoint", 0, 1'000'000,
                 c.pool.max_idle_per_endpoint);
     }
-    if (const auto& x = n["timeouts"]; x && fields(x, p + ".timeouts", {"connect", "idle",
-                                                                         "request"})) {
+    if (const auto& x = n["timeouts"];
+        x && fields(x, p + ".timeouts", {"connect", "idle", "request"})) {
         duration(x["connect"], p + ".timeouts.connect", c.connect_timeout_ms);
         duration(x["idle"], p + ".timeouts.idle", c.idle_timeout_ms);
         duration(x["request"], p + ".timeouts.request", c.request_timeout_ms);
     }
     if (const auto& x = n["health_check"];
-        x && fields(x, p + ".health_check", {"path", "interval", "timeout", "healthy_threshold",
-                                             "unhealthy_threshold"})) {
+        x && fields(x, p + ".health_check",
+                    {"path", "interval", "timeout", "healthy_threshold", "unhealthy_threshold"})) {
         std::string hp = p + ".health_check";
         c.health.enabled = true;
         str(x["path"], hp + ".path", c.health.path);
@@ -491,8 +494,8 @@ cluster parser::parse_cluster(const YAML::Node& n, const std::string& p) {
                 c.health.unhealthy_threshold);
     }
     if (const auto& x = n["circuit_breakers"];
-        x && fields(x, p + ".circuit_breakers", {"max_connections", "max_pending_requests",
-                                                 "max_requests", "max_retries"})) {
+        x && fields(x, p + ".circuit_breakers",
+                    {"max_connections", "max_pending_requests", "max_requests", "max_retries"})) {
         std::string bp = p + ".circuit_breakers";
         integer(x["max_connections"], bp + ".max_connections", 1, 10'000'000,
                 c.breakers.max_connections);

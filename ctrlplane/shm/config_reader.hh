@@ -72,9 +72,7 @@ public:
     }
 
     [[nodiscard]] bool has_snapshot() const noexcept { return data_ != nullptr; }
-    [[nodiscard]] std::uint64_t generation() const noexcept {
-        return published_generation(word_);
-    }
+    [[nodiscard]] std::uint64_t generation() const noexcept { return published_generation(word_); }
     // Bytes of the current snapshot; empty before the first refresh() that found one.
     [[nodiscard]] std::span<const std::byte> snapshot() const noexcept {
         return {data_, static_cast<std::size_t>(size_)};
@@ -83,9 +81,8 @@ public:
     // heartbeating past the liveness timeout while holding it. Count it as snapshot_overruns
     // and refresh; the work done under the overwritten snapshot may have seen mixed config.
     [[nodiscard]] bool still_valid() const noexcept {
-        return data_ == nullptr ||
-               hdr_->slots[published_slot(word_)].generation.load(std::memory_order_acquire) ==
-                   generation();
+        return data_ == nullptr || hdr_->slots[published_slot(word_)].generation.load(
+                                       std::memory_order_acquire) == generation();
     }
     // Recomputes the payload checksum (O(size)); for tests and the first attach, not per burst.
     [[nodiscard]] bool verify_checksum() const noexcept {

@@ -1,6 +1,7 @@
 // Snapshot publication and quiescent-state slot reclamation (control-plane thread).
 #include "ctrlplane/shm/config_writer.hh"
 
+#include <fmt/format.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <cstring>
 #include <limits>
 #include <string>
-
-#include <fmt/format.h>
 
 namespace sluice::cp::shm {
 
@@ -57,9 +56,10 @@ std::uint64_t config_writer::generation() const noexcept {
 result<std::uint64_t> config_writer::publish(std::span<const std::byte> payload,
                                              std::uint64_t now_ns) {
     if (payload.size() > hdr_->slot_capacity) {
-        return error{fmt::format("snapshot of {} bytes does not fit a {} byte slot; nothing "
-                                 "published, generation {} stays in force",
-                                 payload.size(), hdr_->slot_capacity, generation())};
+        return error{
+            fmt::format("snapshot of {} bytes does not fit a {} byte slot; nothing "
+                        "published, generation {} stays in force",
+                        payload.size(), hdr_->slot_capacity, generation())};
     }
     const std::uint64_t word = hdr_->published.load(std::memory_order_acquire);
     const std::uint64_t cur_gen = published_generation(word);

@@ -76,11 +76,11 @@ struct config_header {
     // Line 0: identity, written once by the creator before the segment gets its public name.
     std::uint64_t magic;
     std::uint32_t abi_version;
-    std::uint32_t header_size;    // sizeof(config_header)
-    std::uint64_t segment_size;   // whole file
-    std::uint32_t slot_count;     // config_slot_count
-    std::uint32_t slot_meta_size; // sizeof(slot_meta)
-    std::uint64_t slot_capacity;  // bytes per payload slot
+    std::uint32_t header_size;     // sizeof(config_header)
+    std::uint64_t segment_size;    // whole file
+    std::uint32_t slot_count;      // config_slot_count
+    std::uint32_t slot_meta_size;  // sizeof(slot_meta)
+    std::uint64_t slot_capacity;   // bytes per payload slot
     std::uint8_t reserved0[24];
     // Line 1: the publication word, alone on its line because every lcore loads it per poll.
     alignas(64) std::atomic<std::uint64_t> published;
@@ -140,9 +140,9 @@ enum class lcore_state : std::uint32_t { free = 0, registered = 1 };
 // while the lcore updates them, so a reader wanting one consistent multi-word view retries.
 struct alignas(64) lcore_stats {
     // Line 0: liveness and publication.
-    std::atomic<std::uint32_t> state;               // lcore_state
-    std::atomic<std::uint32_t> incarnation;         // bumped on each registration
-    std::atomic<std::int32_t> pid;                  // owning dataplane process
+    std::atomic<std::uint32_t> state;        // lcore_state
+    std::atomic<std::uint32_t> incarnation;  // bumped on each registration
+    std::atomic<std::int32_t> pid;           // owning dataplane process
     std::uint32_t reserved0;
     std::atomic<std::uint64_t> applied_generation;  // snapshot this lcore uses (release store)
     std::atomic<std::uint64_t> heartbeat_ns;        // CLOCK_MONOTONIC of the last heartbeat
@@ -167,7 +167,7 @@ static_assert(offsetof(lcore_stats, latency) == 64 + 8 * counter_count);
 struct alignas(64) stats_header {
     std::uint64_t magic;
     std::uint32_t abi_version;
-    std::uint32_t header_size;      // sizeof(stats_header)
+    std::uint32_t header_size;  // sizeof(stats_header)
     std::uint64_t segment_size;
     std::uint32_t lcore_count;      // slots present
     std::uint32_t lcore_slot_size;  // sizeof(lcore_stats)

@@ -2,6 +2,7 @@
 #include "ctrlplane/shm/segment.hh"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <cstring>
 #include <functional>
 #include <new>
-
-#include <fmt/format.h>
 
 namespace sluice::cp::shm {
 namespace {
@@ -86,16 +85,16 @@ result<bool> create_linked(const segment_options& o, const std::string& path, st
     if (e == EEXIST) {
         return false;
     }
-    return error{fmt::format("cannot link {} to {}: {}", tmp, path, errno_text(e)),
-                 error_kind::io};
+    return error{fmt::format("cannot link {} to {}: {}", tmp, path, errno_text(e)), error_kind::io};
 }
 
 result<mapping> open_segment(const segment_options& o, const std::string& path, access a,
                              std::size_t create_size, const init_fn& init, const check_fn& check) {
     if (!valid_instance(o.instance)) {
-        return error{fmt::format("invalid instance name '{}': expected 1-64 characters from "
-                                 "[A-Za-z0-9_.-]",
-                                 o.instance)};
+        return error{
+            fmt::format("invalid instance name '{}': expected 1-64 characters from "
+                        "[A-Za-z0-9_.-]",
+                        o.instance)};
     }
     for (int attempt = 0; attempt < open_attempts; ++attempt) {
         int flags = (a == access::read_write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
@@ -205,9 +204,8 @@ result<void> check_config_header(const config_header& h, std::size_t file_size,
         return error{fmt::format("shm segment {}: layout mismatch at ABI version {}: header {} "
                                  "bytes, slot meta {} bytes, {} slots; this build expects {}, {}, "
                                  "{}",
-                                 path, h.abi_version, h.header_size, h.slot_meta_size,
-                                 h.slot_count, sizeof(config_header), sizeof(slot_meta),
-                                 config_slot_count),
+                                 path, h.abi_version, h.header_size, h.slot_meta_size, h.slot_count,
+                                 sizeof(config_header), sizeof(slot_meta), config_slot_count),
                      error_kind::abi};
     }
     if (h.segment_size != file_size) {
@@ -246,13 +244,13 @@ result<void> check_stats_header(const stats_header& h, std::size_t file_size,
     if (h.header_size != sizeof(stats_header) || h.lcore_slot_size != sizeof(lcore_stats) ||
         h.lcores_offset != stats_lcores_offset || h.lcore_count == 0 ||
         h.lcore_count > max_lcores) {
-        return error{fmt::format("shm segment {}: layout mismatch at ABI version {}: header {} "
-                                 "bytes, lcore slot {} bytes, {} lcores; this build expects {}, "
-                                 "{}, 1..{}",
-                                 path, h.abi_version, h.header_size, h.lcore_slot_size,
-                                 h.lcore_count, sizeof(stats_header), sizeof(lcore_stats),
-                                 max_lcores),
-                     error_kind::abi};
+        return error{
+            fmt::format("shm segment {}: layout mismatch at ABI version {}: header {} "
+                        "bytes, lcore slot {} bytes, {} lcores; this build expects {}, "
+                        "{}, 1..{}",
+                        path, h.abi_version, h.header_size, h.lcore_slot_size, h.lcore_count,
+                        sizeof(stats_header), sizeof(lcore_stats), max_lcores),
+            error_kind::abi};
     }
     if (h.segment_size != file_size ||
         file_size < stats_lcores_offset + std::uint64_t{h.lcore_count} * sizeof(lcore_stats)) {
@@ -299,8 +297,8 @@ result<mapping> open_config(const segment_options& o, access a) {
 
 result<mapping> open_stats(const segment_options& o, access a) {
     if (o.lcore_count == 0 || o.lcore_count > max_lcores) {
-        return error{fmt::format("lcore_count {} out of range: expected 1..{}", o.lcore_count,
-                                 max_lcores)};
+        return error{
+            fmt::format("lcore_count {} out of range: expected 1..{}", o.lcore_count, max_lcores)};
     }
     const std::size_t size = stats_lcores_offset + std::size_t{o.lcore_count} * sizeof(lcore_stats);
     const std::uint32_t n = o.lcore_count;

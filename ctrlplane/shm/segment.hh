@@ -19,11 +19,11 @@
 namespace sluice::cp::shm {
 
 struct segment_options {
-    std::string instance;                        // [A-Za-z0-9_.-]{1,64}
-    std::string dir = "/dev/shm";                // tests may point elsewhere; must be tmpfs-like
-    std::uint64_t slot_capacity = 4u << 20;      // bytes per snapshot slot, used when creating
-    std::uint32_t lcore_count = max_lcores;      // stats slots, used when creating
-    std::optional<gid_t> group;                  // set: mode 0660 and this group; else 0600
+    std::string instance;                    // [A-Za-z0-9_.-]{1,64}
+    std::string dir = "/dev/shm";            // tests may point elsewhere; must be tmpfs-like
+    std::uint64_t slot_capacity = 4u << 20;  // bytes per snapshot slot, used when creating
+    std::uint32_t lcore_count = max_lcores;  // stats slots, used when creating
+    std::optional<gid_t> group;              // set: mode 0660 and this group; else 0600
 };
 
 enum class access { read_only, read_write };

@@ -1,9 +1,8 @@
 // Dataplane-side attach and lcore registration (dataplane main thread or the lcore itself, once).
 #include "ctrlplane/shm/stats_writer.hh"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include "ctrlplane/shm/stats_reader.hh"
 
@@ -35,8 +34,7 @@ result<lcore_stats_writer> stats_segment::register_lcore(std::uint32_t lcore,
     if (s.state.load(std::memory_order_acquire) ==
             static_cast<std::uint32_t>(lcore_state::registered) &&
         owner != me && pid_alive(owner)) {
-        return error{fmt::format("lcore {} is already registered by live process {}", lcore,
-                                 owner),
+        return error{fmt::format("lcore {} is already registered by live process {}", lcore, owner),
                      error_kind::busy};
     }
     // Fields first, state last (release): a reader that sees "registered" sees applied == 0 and

@@ -2,14 +2,13 @@
 #include "ctrlplane/store/config_store.hh"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "ctrlplane/model/encode.hh"
 #include "ctrlplane/model/loader.hh"
@@ -40,8 +39,7 @@ result<std::string> write_temp(const std::string& path, std::string_view text) {
             int e = errno;
             ::close(fd);
             ::unlink(tmp.c_str());
-            return error{fmt::format("cannot write {}: {}", tmp, std::strerror(e)),
-                         error_kind::io};
+            return error{fmt::format("cannot write {}: {}", tmp, std::strerror(e)), error_kind::io};
         }
         done += static_cast<std::size_t>(n);
     }
@@ -120,8 +118,8 @@ result<std::uint64_t> config_store::apply(std::string_view yaml, std::string_vie
     current_ = std::move(loaded.cfg);
     if (!tmp.empty()) {
         if (auto c = commit_temp(tmp, opts_.persist_path); !c) {
-            return error{fmt::format("generation {} is live but was not persisted: {}",
-                                     gen.value(), c.message()),
+            return error{fmt::format("generation {} is live but was not persisted: {}", gen.value(),
+                                     c.message()),
                          error_kind::io};
         }
     }

@@ -1,11 +1,10 @@
 // Round trip YAML → model → snapshot → view, defaults, rate-limit identity across snapshots,
 // and the view's refusal of corrupted snapshots.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "ctrlplane/model/encode.hh"
 #include "ctrlplane/model/filters.hh"
@@ -216,7 +215,7 @@ TEST(snapshot_round_trip, through_shared_memory) {
 TEST(rate_limit_identity, unchanged_limit_keeps_its_identity_across_snapshots) {
     config a = load_file("full.yaml");
     config b = a;
-    b.routes.erase(b.routes.begin());       // unrelated changes...
+    b.routes.erase(b.routes.begin());  // unrelated changes...
     b.clusters[0].endpoints[0].weight = 9;
     std::swap(b.rate_limits[0], b.rate_limits[1]);  // ...and a different position
     snapshot_view va, vb;
@@ -244,7 +243,9 @@ TEST(snapshot_view_checks, corrupted_snapshots_are_refused) {
     config c = load_file("full.yaml");
     const auto good = encoded(c);
     snapshot_view v;
-    auto hdr = [](std::vector<std::byte>& b) { return reinterpret_cast<snapshot_header*>(b.data()); };
+    auto hdr = [](std::vector<std::byte>& b) {
+        return reinterpret_cast<snapshot_header*>(b.data());
+    };
 
     auto b = good;
     EXPECT_EQ(snapshot_view::open(std::span(b).first(64), v), view_status::too_small);
@@ -262,9 +263,8 @@ TEST(snapshot_view_checks, corrupted_snapshots_are_refused) {
     EXPECT_EQ(snapshot_view::open(b, v), view_status::bad_table);
 
     auto route0 = [&](std::vector<std::byte>& x) {
-        return reinterpret_cast<snap_route*>(x.data() +
-                                             hdr(x)->tables[static_cast<int>(table_id::routes)]
-                                                 .offset);
+        return reinterpret_cast<snap_route*>(
+            x.data() + hdr(x)->tables[static_cast<int>(table_id::routes)].offset);
     };
     b = good;
     route0(b)->name.len = 1'000'000;

@@ -1,8 +1,8 @@
 // Validation table: each broken config is rejected with its own message at its own field path
 // (and line where the case pins it). Also: all errors are collected in one pass.
-#include <string>
-
 #include <gtest/gtest.h>
+
+#include <string>
 
 #include "ctrlplane/model/loader.hh"
 
@@ -60,8 +60,8 @@ const broken_case cases[] = {
      "listeners[1].port", "0.0.0.0:80 is already used by listener 'a'"},
     {"listeners_not_a_list", "listeners: { name: a }\n", "listeners",
      "expected a list, got a mapping"},
-    {"empty_name", "listeners:\n  - { name: '', address: 1.2.3.4, port: 1 }\n",
-     "listeners[0].name", "name must not be empty"},
+    {"empty_name", "listeners:\n  - { name: '', address: 1.2.3.4, port: 1 }\n", "listeners[0].name",
+     "name must not be empty"},
     {"empty_endpoint_list", "clusters:\n  - name: c\n    endpoints: []\n", "clusters[0].endpoints",
      "a cluster needs at least one endpoint", 3},
     {"endpoint_weight_zero",
@@ -132,8 +132,9 @@ const broken_case cases[] = {
      "routes[0].match.host",
      "expected a host name or a leading wildcard such as *.example.com, got 'api.*.com'"},
     {"bad_method", route_with("    match: { method: FETCH }\n    action: { cluster: c }\n"),
-     "routes[0].match.method", "expected an HTTP method (GET, HEAD, POST, PUT, DELETE, CONNECT, "
-                               "OPTIONS, TRACE, PATCH), got 'FETCH'"},
+     "routes[0].match.method",
+     "expected an HTTP method (GET, HEAD, POST, PUT, DELETE, CONNECT, "
+     "OPTIONS, TRACE, PATCH), got 'FETCH'"},
     {"cidr_prefix_too_long",
      route_with("    match: { client_cidrs: [ 10.0.0.0/33 ] }\n    action: { cluster: c }\n"),
      "routes[0].match.client_cidrs[0]",
@@ -171,11 +172,9 @@ const broken_case cases[] = {
     {"prefix_rewrite_without_prefix_match",
      route_with("    action: { cluster: c, prefix_rewrite: /v2 }\n"),
      "routes[0].action.prefix_rewrite", "prefix_rewrite needs a prefix path match"},
-    {"too_many_retries",
-     route_with("    action: { cluster: c, retry: { attempts: 11 } }\n"),
+    {"too_many_retries", route_with("    action: { cluster: c, retry: { attempts: 11 } }\n"),
      "routes[0].action.retry.attempts", "expected an integer in 0..10, got '11'"},
-    {"unknown_retry_condition",
-     route_with("    action: { cluster: c, retry: { on: [ 4xx ] } }\n"),
+    {"unknown_retry_condition", route_with("    action: { cluster: c, retry: { on: [ 4xx ] } }\n"),
      "routes[0].action.retry.on[0]",
      "expected one of 5xx, gateway_error, connect_failure, reset, got '4xx'"},
     {"duplicate_route_name",
@@ -190,12 +189,13 @@ const broken_case cases[] = {
      "expected a number, got 'fast'"},
     {"burst_zero", "rate_limits:\n  - { name: l, rate: 5, burst: 0 }\n", "rate_limits[0].burst",
      "burst must be at least 1"},
-    {"bad_limit_key", "rate_limits:\n  - { name: l, rate: 5, key: cookie }\n",
-     "rate_limits[0].key", "expected route, client_ip or header:<name>, got 'cookie'"},
-    {"bad_limit_mode", "rate_limits:\n  - { name: l, rate: 5, mode: log }\n",
-     "rate_limits[0].mode", "expected one of enforce, shadow, got 'log'"},
-    {"duplicate_yaml_key", "listeners:\n  - name: a\n    name: b\n    address: 1.2.3.4\n"
-                           "    port: 1\n",
+    {"bad_limit_key", "rate_limits:\n  - { name: l, rate: 5, key: cookie }\n", "rate_limits[0].key",
+     "expected route, client_ip or header:<name>, got 'cookie'"},
+    {"bad_limit_mode", "rate_limits:\n  - { name: l, rate: 5, mode: log }\n", "rate_limits[0].mode",
+     "expected one of enforce, shadow, got 'log'"},
+    {"duplicate_yaml_key",
+     "listeners:\n  - name: a\n    name: b\n    address: 1.2.3.4\n"
+     "    port: 1\n",
      "listeners[0].name", "duplicate field 'name'", 3},
     {"yaml_syntax_error", "listeners: [ { name: web\n", "", "YAML syntax error"},
     {"empty_document", "", "", "empty document"},
@@ -232,9 +232,10 @@ INSTANTIATE_TEST_SUITE_P(broken_configs, validation_table, ::testing::ValuesIn(c
                          [](const auto& p) { return std::string(p.param.name); });
 
 TEST(validation, duplicate_cluster_name_points_at_the_second) {
-    auto r = load_config("clusters:\n  - name: c\n    endpoints: [ { address: 1.1.1.1, port: 1 } ]\n"
-                         "  - name: c\n    endpoints: [ { address: 1.1.1.2, port: 1 } ]\n",
-                         "f.yaml");
+    auto r = load_config(
+        "clusters:\n  - name: c\n    endpoints: [ { address: 1.1.1.1, port: 1 } ]\n"
+        "  - name: c\n    endpoints: [ { address: 1.1.1.2, port: 1 } ]\n",
+        "f.yaml");
     ASSERT_FALSE(r.ok());
     ASSERT_EQ(r.errors.size(), 1u) << format_all(r.errors);
     EXPECT_EQ(r.errors[0].to_string(),
@@ -243,13 +244,14 @@ TEST(validation, duplicate_cluster_name_points_at_the_second) {
 }
 
 TEST(validation, collects_every_error_in_one_pass) {
-    auto r = load_config("listeners:\n"
-                         "  - { name: web, address: 300.1.1.1, port: seventy, protocol: udp }\n"
-                         "rate_limits:\n"
-                         "  - { name: l, rate: -5, burst: 0 }\n"
-                         "routes:\n"
-                         "  - { name: r, action: { cluster: missing } }\n",
-                         "many.yaml");
+    auto r = load_config(
+        "listeners:\n"
+        "  - { name: web, address: 300.1.1.1, port: seventy, protocol: udp }\n"
+        "rate_limits:\n"
+        "  - { name: l, rate: -5, burst: 0 }\n"
+        "routes:\n"
+        "  - { name: r, action: { cluster: missing } }\n",
+        "many.yaml");
     ASSERT_FALSE(r.ok());
     std::vector<std::string> paths;
     for (const auto& d : r.errors) {

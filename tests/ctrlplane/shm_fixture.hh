@@ -3,15 +3,14 @@
 // but still run destructors).
 #pragma once
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
 #include <ctime>
 #include <string>
-
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 
 #include "ctrlplane/shm/segment.hh"
 
@@ -22,8 +21,9 @@ public:
     explicit instance_guard(std::uint64_t slot_capacity = 64 * 1024, std::uint32_t lcores = 8) {
         static std::atomic<unsigned> n{0};
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        opts_.instance = fmt::format("t{}-{}-{}", ::getpid(), n.fetch_add(1),
-                                     info != nullptr ? std::string(info->name()).substr(0, 40) : "x");
+        opts_.instance =
+            fmt::format("t{}-{}-{}", ::getpid(), n.fetch_add(1),
+                        info != nullptr ? std::string(info->name()).substr(0, 40) : "x");
         opts_.slot_capacity = slot_capacity;
         opts_.lcore_count = lcores;
         unlink_instance(opts_);

@@ -1,11 +1,10 @@
 // Quiescent-state reclamation and liveness: live lcores pin the slots they may read; dead,
 // stale or deregistered ones do not pin anything forever. Clocks are injected.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "ctrlplane/shm/config_reader.hh"
 #include "ctrlplane/shm/config_writer.hh"
@@ -244,8 +243,8 @@ TEST(shm_stats, counters_and_histogram_read_back_consistently) {
     w->add(counter::rx_packets, 8);
     w->add(counter::drops);
     w->record_latency(0);
-    w->record_latency(1500);          // bucket 10: [1024, 2048)
-    w->record_latency(~0ULL);         // clamps into the last bucket
+    w->record_latency(1500);   // bucket 10: [1024, 2048)
+    w->record_latency(~0ULL);  // clamps into the last bucket
     w->commit();
     auto rd = stats_reader::attach(g.opts());
     ASSERT_TRUE(rd);

@@ -1,10 +1,9 @@
 // Segment creation, attach, permissions, ABI refusal and the single-writer lock.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "ctrlplane/shm/config_reader.hh"
 #include "ctrlplane/shm/config_writer.hh"
@@ -178,8 +177,7 @@ TEST(shm_segment, oversized_snapshot_is_refused_and_previous_stays) {
     ASSERT_TRUE(w->publish(small, test::mono_ns()));
     auto r = w->publish(big, test::mono_ns());
     ASSERT_FALSE(r);
-    EXPECT_NE(r.message().find("does not fit a 4096 byte slot"), std::string::npos)
-        << r.message();
+    EXPECT_NE(r.message().find("does not fit a 4096 byte slot"), std::string::npos) << r.message();
     EXPECT_NE(r.message().find("generation 1 stays in force"), std::string::npos);
     EXPECT_EQ(w->generation(), 1u);
 }

@@ -3,12 +3,12 @@
 // that generations only move forward, and that no snapshot changes while they still use it (the
 // writer reusing a slot under a reader). Built without DPDK so the TSan build checks the real
 // protocol; registered in suites `unit` and `tsan`.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cstring>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "ctrlplane/shm/config_reader.hh"
 #include "ctrlplane/shm/config_writer.hh"

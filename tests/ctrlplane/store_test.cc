@@ -1,13 +1,12 @@
 // config_store: a rejected or unpublishable config leaves the previous one in force, in shared
 // memory and on disk; accepted ones are persisted atomically and restored on restart.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <gtest/gtest.h>
 
 #include "ctrlplane/model/snapshot_view.hh"
 #include "ctrlplane/shm/config_reader.hh"
