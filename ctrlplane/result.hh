@@ -28,14 +28,14 @@ public:
     explicit operator bool() const noexcept { return ok(); }
 
     // Preconditions: ok() for value(), !ok() for err().
-    T& value() & { return std::get<0>(v_); }
-    const T& value() const& { return std::get<0>(v_); }
-    T&& value() && { return std::get<0>(std::move(v_)); }
+    [[nodiscard]] T& value() & { return std::get<0>(v_); }
+    [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
+    [[nodiscard]] T&& value() && { return std::get<0>(std::move(v_)); }
     T* operator->() { return &value(); }
     const T* operator->() const { return &value(); }
     T& operator*() & { return value(); }
 
-    const error& err() const& { return std::get<1>(v_); }
+    [[nodiscard]] const error& err() const& { return std::get<1>(v_); }
     [[nodiscard]] const std::string& message() const { return std::get<1>(v_).message; }
     [[nodiscard]] error_kind kind() const { return std::get<1>(v_).kind; }
 
@@ -52,7 +52,7 @@ public:
 
     [[nodiscard]] bool ok() const noexcept { return ok_; }
     explicit operator bool() const noexcept { return ok_; }
-    const error& err() const& { return err_; }
+    [[nodiscard]] const error& err() const& { return err_; }
     [[nodiscard]] const std::string& message() const { return err_.message; }
     [[nodiscard]] error_kind kind() const { return err_.kind; }
 

@@ -52,7 +52,7 @@ private:
         std::set<std::string> seen;
         for (const auto& kv : n) {
             std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-            std::string sub = path.empty() ? key : path + "." + key;
+            std::string sub = join(path, key);
             sm_.note(sub, mark(kv.first));
             if (!seen.insert(key).second) {
                 fail(kv.first, sub, fmt::format("duplicate field '{}'", key));
@@ -415,7 +415,7 @@ void parser::parse_action(const YAML::Node& n, const std::string& p, route_actio
             } else {
                 for (const auto& kv : s) {
                     std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-                    std::string kp = sp + "." + key;
+                    std::string kp = fmt::format("{}.{}", sp, key);
                     sm_.note(kp, mark(kv.first));
                     std::string val;
                     if (str(kv.second, kp, val)) {

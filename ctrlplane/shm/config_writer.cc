@@ -10,6 +10,8 @@
 #include <limits>
 #include <string>
 
+#include "ctrlplane/errno_text.hh"
+
 namespace sluice::cp::shm {
 
 result<config_writer> config_writer::open(const segment_options& o, liveness_policy p) {
@@ -17,13 +19,7 @@ result<config_writer> config_writer::open(const segment_options& o, liveness_pol
     if (!cfg) {
         return cfg.err();
     }
-    // Stats first exist only once someone creates them; the writer needs them for reclamation.
-    {
-        auto st = open_stats(o, access::read_only);
-        if (!st) {
-            return st.err();
-        }
-    }
+    // Creates the stats segment if the dataplane has not yet; the writer needs it to reclaim.
     auto stats = stats_reader::attach(o);
     if (!stats) {
         return stats.err();
@@ -37,7 +33,7 @@ result<config_writer> config_writer::open(const segment_options& o, liveness_pol
                                      config_path(o), h->writer_pid.load()),
                          error_kind::busy};
         }
-        return error{fmt::format("{}: cannot lock: {}", config_path(o), std::strerror(e)),
+        return error{fmt::format("{}: cannot lock: {}", config_path(o), errno_text(e)),
                      error_kind::io};
     }
     return config_writer(std::move(cfg.value()), std::move(stats.value()), p);

@@ -13,14 +13,14 @@
 #include <functional>
 #include <new>
 
+#include "ctrlplane/errno_text.hh"
+
 namespace sluice::cp::shm {
 namespace {
 
 // A creator that died between link(2) and nothing else cannot leave a half-built segment, so
 // attach races only with "not there yet"; a few retries cover create/attach from both sides.
 constexpr int open_attempts = 8;
-
-std::string errno_text(int e) { return std::strerror(e); }
 
 bool valid_instance(const std::string& s) {
     if (s.empty() || s.size() > 64) {

@@ -1,7 +1,7 @@
 // Control-plane reads of the stats segment (control-plane threads).
 #include "ctrlplane/shm/stats_reader.hh"
 
-#include <signal.h>
+#include <signal.h>  // NOLINT(modernize-deprecated-headers): POSIX kill(2)
 
 #include <cerrno>
 
@@ -81,12 +81,13 @@ bool stats_reader::read_counters(std::uint32_t lcore, lcore_counters& out,
     for (int i = 0; i < max_tries; ++i) {
         std::uint64_t s1 = s.seq.load(std::memory_order_acquire);
         for (std::uint32_t c = 0; c < counter_count; ++c) {
-            out.counters[c] = s.counters[c].load(std::memory_order_relaxed);
+            out.counters[c] = s.counters[c].load(std::memory_order_acquire);
         }
         for (std::uint32_t b = 0; b < latency_buckets; ++b) {
-            out.latency[b] = s.latency[b].load(std::memory_order_relaxed);
+            out.latency[b] = s.latency[b].load(std::memory_order_acquire);
         }
-        std::atomic_thread_fence(std::memory_order_acquire);
+        // Acquire loads above pair with the lcore's release stores: if any of them saw a value
+        // written after begin(), this load sees the odd (or a later) seq. No fence needed.
         std::uint64_t s2 = s.seq.load(std::memory_order_relaxed);
         if ((s1 & 1) == 0 && s1 == s2) {
             return true;

@@ -1,7 +1,7 @@
 // Dataplane side of the stats segment. stats_segment::attach runs on the dataplane main thread
 // at start; each lcore then registers its own slot and owns the returned lcore_stats_writer.
 // The writer's methods run on that lcore only (single writer): plain relaxed loads and stores,
-// no RMW, no fences except the release store of the applied generation.
+// no RMW, no fences; release stores where a reader must see earlier writes first.
 #pragma once
 
 #include <bit>
@@ -34,10 +34,11 @@ public:
     // Seqcount bracket for a batch of counter/histogram updates (typically once per burst), so
     // readers can take a consistent multi-word copy. Counters updated outside a bracket are still
     // individually valid, only not mutually consistent.
+    // No fences: counter stores are release stores (plain movs on x86), so a reader whose
+    // acquire load sees a value written after begin() also sees the odd seq (see stats_reader).
     void begin() noexcept {
         std::uint64_t q = s_->seq.load(std::memory_order_relaxed);
         s_->seq.store(q + 1, std::memory_order_relaxed);
-        std::atomic_thread_fence(std::memory_order_release);
     }
     void commit() noexcept {
         std::uint64_t q = s_->seq.load(std::memory_order_relaxed);
@@ -47,7 +48,7 @@ public:
     // Single-writer increment: a load and a store, never a locked RMW.
     void add(counter c, std::uint64_t n = 1) noexcept {
         auto& a = s_->counters[static_cast<std::uint32_t>(c)];
-        a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+        a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_release);
     }
     void record_latency(std::uint64_t ns) noexcept {
         unsigned b = ns == 0 ? 0 : static_cast<unsigned>(std::bit_width(ns) - 1);
@@ -55,7 +56,7 @@ public:
             b = latency_buckets - 1;
         }
         auto& a = s_->latency[b];
-        a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+        a.store(a.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     }
 
     // Clean shutdown: the slot stops counting for reclamation immediately.

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ctrlplane/errno_text.hh"
 #include "ctrlplane/model/encode.hh"
 #include "ctrlplane/model/loader.hh"
 
@@ -26,8 +27,7 @@ result<std::string> write_temp(const std::string& path, std::string_view text) {
     std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
     int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) {
-        return error{fmt::format("cannot create {}: {}", tmp, std::strerror(errno)),
-                     error_kind::io};
+        return error{fmt::format("cannot create {}: {}", tmp, errno_text(errno)), error_kind::io};
     }
     std::size_t done = 0;
     while (done < text.size()) {
@@ -39,7 +39,7 @@ result<std::string> write_temp(const std::string& path, std::string_view text) {
             int e = errno;
             ::close(fd);
             ::unlink(tmp.c_str());
-            return error{fmt::format("cannot write {}: {}", tmp, std::strerror(e)), error_kind::io};
+            return error{fmt::format("cannot write {}: {}", tmp, errno_text(e)), error_kind::io};
         }
         done += static_cast<std::size_t>(n);
     }
@@ -47,7 +47,7 @@ result<std::string> write_temp(const std::string& path, std::string_view text) {
         int e = errno;
         ::close(fd);
         ::unlink(tmp.c_str());
-        return error{fmt::format("cannot fsync {}: {}", tmp, std::strerror(e)), error_kind::io};
+        return error{fmt::format("cannot fsync {}: {}", tmp, errno_text(e)), error_kind::io};
     }
     ::close(fd);
     return tmp;
@@ -58,7 +58,7 @@ result<void> commit_temp(const std::string& tmp, const std::string& path) {
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         int e = errno;
         ::unlink(tmp.c_str());
-        return error{fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(e)),
+        return error{fmt::format("cannot rename {} to {}: {}", tmp, path, errno_text(e)),
                      error_kind::io};
     }
     int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -135,7 +135,7 @@ result<std::uint64_t> config_store::restore(std::uint64_t now_ns) {
         if (errno == ENOENT) {
             return generation();
         }
-        return error{fmt::format("cannot read {}: {}", opts_.persist_path, std::strerror(errno)),
+        return error{fmt::format("cannot read {}: {}", opts_.persist_path, errno_text(errno)),
                      error_kind::io};
     }
     std::stringstream ss;

@@ -40,6 +40,21 @@ TEST(shm_segment, segments_are_created_with_mode_0600_despite_umask) {
     EXPECT_EQ(file_mode(stats_path(g.opts())), 0600u);
 }
 
+TEST(shm_segment, instance_guard_unlinks_both_segments_on_scope_exit) {
+    std::string cfg, stats;
+    {
+        instance_guard g;
+        cfg = config_path(g.opts());
+        stats = stats_path(g.opts());
+        auto w = config_writer::open(g.opts());
+        ASSERT_TRUE(w) << w.message();
+        ASSERT_EQ(::access(cfg.c_str(), F_OK), 0);
+        ASSERT_EQ(::access(stats.c_str(), F_OK), 0);
+    }
+    EXPECT_NE(::access(cfg.c_str(), F_OK), 0);
+    EXPECT_NE(::access(stats.c_str(), F_OK), 0);
+}
+
 TEST(shm_segment, group_option_gives_mode_0660) {
     instance_guard g;
     segment_options o = g.opts();

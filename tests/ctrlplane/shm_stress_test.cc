@@ -96,6 +96,11 @@ TEST(shm_publication_stress, readers_see_only_whole_snapshots_moving_forward) {
             std::uint64_t last = 0;
             while (!failed.load(std::memory_order_relaxed)) {
                 st.heartbeat(mono_ns());
+                // Counters under the seqcount keep an invariant the writer thread checks.
+                st.begin();
+                st.add(counter::polls);
+                st.add(counter::rx_packets, 2);
+                st.commit();
                 if (cur.changed() && cur.refresh()) {
                     std::uint64_t gen = cur.generation();
                     std::string why = gen > last ? check_payload(cur.snapshot(), gen)
@@ -131,6 +136,8 @@ TEST(shm_publication_stress, readers_see_only_whole_snapshots_moving_forward) {
     }
 
     std::uint64_t busy_rounds = 0;
+    std::atomic<std::uint64_t> torn_reads{0};
+    std::uint64_t consistent_reads = 0;
     for (std::uint64_t gen = 1; gen <= generations && !failed; ++gen) {
         auto words = make_payload(gen);
         std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(words.data()),
@@ -146,7 +153,17 @@ TEST(shm_publication_stress, readers_see_only_whole_snapshots_moving_forward) {
                 break;
             }
             ++busy_rounds;
-            std::this_thread::yield();  // wait for lcores to advance; not a timing assumption
+            // While waiting for lcores to advance (not a timing assumption), take consistent
+            // copies of their counters: a torn copy would break rx_packets == 2 * polls.
+            for (unsigned id = 0; id < reader_count; ++id) {
+                lcore_counters c;
+                if (writer->stats().read_counters(id, c) &&
+                    c.get(counter::rx_packets) != 2 * c.get(counter::polls)) {
+                    torn_reads.fetch_add(1);
+                }
+                ++consistent_reads;
+            }
+            std::this_thread::yield();
         }
     }
     for (auto& t : threads) {
@@ -156,6 +173,7 @@ TEST(shm_publication_stress, readers_see_only_whole_snapshots_moving_forward) {
         EXPECT_TRUE(failures[id].empty()) << "reader " << id << ": " << failures[id];
         EXPECT_GT(switches[id], 0u);
     }
+    EXPECT_EQ(torn_reads.load(), 0u) << "of " << consistent_reads << " counter reads";
     EXPECT_EQ(writer->generation(), generations);
     EXPECT_TRUE(writer->stats().all_applied(generations, mono_ns(), p));
     RecordProperty("busy_rounds", std::to_string(busy_rounds));
