@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctrlplane/shm/config_reader.hh"
@@ -165,6 +166,39 @@ TEST(shm_segment, second_writer_is_refused_until_first_closes) {
     }
     auto w3 = config_writer::open(g.opts());
     EXPECT_TRUE(w3) << w3.message();
+}
+
+TEST(shm_segment, crashed_control_plane_releases_writer_lock_and_lcores_keep_snapshot) {
+    instance_guard g;
+    auto r = config_reader::attach(g.opts());
+    ASSERT_TRUE(r) << r.message();
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        // A control plane that publishes and dies without running any destructor.
+        auto w = config_writer::open(g.opts());
+        std::byte b[4] = {std::byte{4}, std::byte{3}, std::byte{2}, std::byte{1}};
+        ::_exit(w && w->publish(b, test::mono_ns()) ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    config_cursor c(r.value());
+    ASSERT_TRUE(c.refresh());
+    EXPECT_EQ(c.generation(), 1u);
+    EXPECT_TRUE(c.verify_checksum());
+    EXPECT_EQ(c.snapshot()[0], std::byte{4});
+
+    auto w = config_writer::open(g.opts());  // the kernel dropped the dead writer's flock
+    ASSERT_TRUE(w) << w.message();
+    std::byte b[1] = {std::byte{9}};
+    auto gen = w->publish(b, test::mono_ns());
+    ASSERT_TRUE(gen) << gen.message();
+    EXPECT_EQ(gen.value(), 2u);
+    EXPECT_TRUE(c.still_valid());  // generation 1 stays readable until we move on
+    ASSERT_TRUE(c.refresh());
+    EXPECT_EQ(c.snapshot()[0], std::byte{9});
 }
 
 TEST(shm_segment, restarted_writer_continues_the_generation_sequence) {
