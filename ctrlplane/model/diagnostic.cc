@@ -33,6 +33,16 @@ void diagnostics::add(std::string path, std::string message) {
 }
 
 void diagnostics::add_at(source_mark at, std::string path, std::string message) {
+    if (list_.size() > max_errors) {
+        return;
+    }
+    if (list_.size() == max_errors) {
+        list_.push_back(diagnostic{file_, at, "",
+                                   fmt::format("more than {} errors; stopped "
+                                               "reporting",
+                                               max_errors)});
+        return;
+    }
     list_.push_back(diagnostic{file_, at, std::move(path), std::move(message)});
 }
 

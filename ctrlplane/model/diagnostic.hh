@@ -36,9 +36,12 @@ private:
     std::unordered_map<std::string, source_mark> marks_;
 };
 
-// Collects diagnostics for one file.
+// Collects diagnostics for one file, up to max_errors (then one "stopped" entry).
 class diagnostics {
 public:
+    // Beyond this an operator learns nothing new, and a hostile file could make us allocate.
+    static constexpr std::size_t max_errors = 1000;
+
     diagnostics(std::string file, const source_map* marks)
         : file_(std::move(file)), marks_(marks) {}
     void add(std::string path, std::string message);

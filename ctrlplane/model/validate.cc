@@ -19,6 +19,9 @@ namespace {
 // pattern at snapshot switch; 1 KiB is far beyond any sane route regex.
 constexpr std::size_t max_regex_length = 1024;
 
+// Sums of weights are stored as u32 in the snapshot (snap_route/snap_cluster::total_weight).
+constexpr std::uint64_t max_total_weight = 0xffffffffULL;
+
 bool token_char(char c) {  // RFC 9110 §5.6.2 tchar
     return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
            std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
@@ -136,6 +139,14 @@ private:
                     d_.add(ep + ".weight", "weight must be at least 1");
                 }
             }
+            std::uint64_t total = 0;
+            for (const auto& e : c.endpoints) {
+                total += e.weight;
+            }
+            if (total > max_total_weight) {
+                d_.add(p + ".endpoints", fmt::format("endpoint weights add up to {}; at most {}",
+                                                     total, max_total_weight));
+            }
             if (c.key != hash_key::none && c.lb != lb_policy::maglev) {
                 d_.add(p + ".hash_key", fmt::format("hash_key needs lb_policy maglev (this "
                                                     "cluster uses {})",
@@ -213,6 +224,15 @@ private:
             if (a.clusters.empty()) {
                 d_.add(a.weighted ? ap + ".weighted_clusters" : ap + ".cluster",
                        "a route needs a cluster or at least one weighted cluster");
+            }
+            std::uint64_t total = 0;
+            for (const auto& w : a.clusters) {
+                total += w.weight;
+            }
+            if (total > max_total_weight) {
+                d_.add(ap + ".weighted_clusters",
+                       fmt::format("cluster weights add up to {}; at most {}", total,
+                                   max_total_weight));
             }
             for (std::size_t w = 0; w < a.clusters.size(); ++w) {
                 std::string wp =

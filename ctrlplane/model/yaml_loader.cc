@@ -51,6 +51,9 @@ private:
         }
         std::set<std::string> seen;
         for (const auto& kv : n) {
+            if (!tick(kv.first)) {
+                return false;
+            }
             std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
             std::string sub = join(path, key);
             sm_.note(sub, mark(kv.first));
@@ -100,6 +103,9 @@ private:
         }
         std::size_t i = 0;
         for (const auto& item : n) {
+            if (!tick(item)) {
+                return;
+            }
             std::string ip = fmt::format("{}[{}]", path, i++);
             sm_.note(ip, mark(item));
             each(item, ip);
@@ -215,8 +221,26 @@ private:
     cluster parse_cluster(const YAML::Node& n, const std::string& p);
     rate_limit parse_rate_limit(const YAML::Node& n, const std::string& p);
 
+    // YAML aliases let a small file name the same subtree many times ("billion laughs"); we walk
+    // every use, so the walk is bounded. Real configs have a few thousand nodes; 200k allows
+    // ~20k routes while keeping a hostile file to ~100 MB and well under a second.
+    static constexpr std::size_t max_nodes = 200'000;
+    bool tick(const YAML::Node& n) {
+        if (++nodes_ <= max_nodes) {
+            return true;
+        }
+        if (nodes_ == max_nodes + 1) {
+            fail(n, "",
+                 fmt::format("document has more than {} nodes (counting each use of an "
+                             "alias); refusing to load it",
+                             max_nodes));
+        }
+        return false;
+    }
+
     diagnostics& d_;
     source_map& sm_;
+    std::size_t nodes_ = 0;
 };
 
 config parser::document(const YAML::Node& root) {
@@ -283,6 +307,11 @@ void parser::parse_match(const YAML::Node& n, const std::string& p, route_match&
     }
     std::string host;
     if (str(n["host"], p + ".host", host)) {
+        // Host names are case-insensitive (RFC 9110 §4.2.3): store lower case so the dataplane
+        // compares bytes.
+        for (auto& ch : host) {
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
         if (host.starts_with("*.")) {
             m.host_kind = host_match::suffix;
             m.host = host.substr(1);
@@ -586,6 +615,14 @@ load_result load_config(std::string_view yaml_text, std::string_view file_name) 
                 out.errors.push_back(std::move(sem));
             }
         }
+    }
+    if (out.errors.size() > diagnostics::max_errors) {
+        out.errors.resize(diagnostics::max_errors);
+        out.errors.push_back(diagnostic{
+            std::string(file_name),
+            {},
+            "",
+            fmt::format("more than {} errors; stopped reporting", diagnostics::max_errors)});
     }
     if (out.errors.empty()) {
         out.cfg = std::move(c);

@@ -1,5 +1,6 @@
 // Validation table: each broken config is rejected with its own message at its own field path
 // (and line where the case pins it). Also: all errors are collected in one pass.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -269,6 +270,66 @@ TEST(validation, a_field_that_failed_to_parse_is_not_reported_twice) {
     ASSERT_EQ(r.errors.size(), 1u) << format_all(r.errors);
     EXPECT_EQ(r.errors[0].path, "clusters[0].endpoints");
     EXPECT_EQ(r.errors[0].message, "expected a list, got 'nope'");
+}
+
+TEST(validation, alias_amplification_is_bounded) {
+    // One anchored list of 100 header matchers, reused by 1000 routes: 300k nodes to walk from a
+    // ~50 KB file. The walk stops at the node budget instead of growing with the product.
+    std::string text =
+        "clusters:\n  - name: c\n    endpoints: [ { address: 1.1.1.1, port: 1 } ]\n"
+        "routes:\n  - name: r0\n    action: { cluster: c }\n"
+        "    match:\n      headers: &h [ &m { name: x, present: true }";
+    for (int i = 1; i < 100; ++i) {
+        text += ", *m";
+    }
+    text += " ]\n";
+    for (int i = 1; i < 1000; ++i) {
+        text += fmt::format(
+            "  - {{ name: r{}, action: {{ cluster: c }}, match: {{ headers: *h }} "
+            "}}\n",
+            i);
+    }
+    auto r = load_config(text, "bomb.yaml");
+    ASSERT_FALSE(r.ok());
+    ASSERT_FALSE(r.errors.empty());
+    EXPECT_EQ(r.errors[0].message,
+              "document has more than 200000 nodes (counting each use of an alias); refusing to "
+              "load it")
+        << format_all(r.errors).substr(0, 2000);
+}
+
+TEST(validation, error_count_is_capped) {
+    std::string y = "listeners:\n";
+    for (int i = 0; i < 3000; ++i) {
+        y += "  - { name: a, address: 1.1.1.1, port: 0 }\n";
+    }
+    auto r = load_config(y, "many.yaml");
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.errors.size(), 1001u);
+    EXPECT_EQ(r.errors.back().message, "more than 1000 errors; stopped reporting");
+}
+
+TEST(validation, host_is_stored_lower_case) {
+    auto r = load_config(
+        "clusters:\n  - name: c\n    endpoints: [ { address: 1.1.1.1, port: 1 } ]\n"
+        "routes:\n  - name: r\n    match: { host: API.Example.COM }\n"
+        "    action: { cluster: c }\n",
+        "f.yaml");
+    ASSERT_TRUE(r.ok()) << format_all(r.errors);
+    EXPECT_EQ(r.cfg->routes[0].match.host, "api.example.com");
+}
+
+TEST(validation, weight_sums_must_fit_the_snapshot) {
+    std::string y = "clusters:\n  - name: c\n    endpoints:\n";
+    for (int i = 0; i < 5000; ++i) {
+        y += fmt::format("      - {{ address: 10.0.{}.{}, port: 1, weight: 1000000 }}\n", i / 250,
+                         i % 250);
+    }
+    auto r = load_config(y, "w.yaml");
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.errors.size(), 1u) << format_all(r.errors).substr(0, 1000);
+    EXPECT_EQ(r.errors[0].path, "clusters[0].endpoints");
+    EXPECT_EQ(r.errors[0].message, "endpoint weights add up to 5000000000; at most 4294967295");
 }
 
 TEST(validation, valid_files_load) {
