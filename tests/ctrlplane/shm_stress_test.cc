@@ -118,19 +118,27 @@ TEST(shm_publication_stress, readers_see_only_whole_snapshots_moving_forward) {
                     st.report_applied(gen);
                 }
                 if (cur.has_snapshot()) {
-                    // The "burst": use the snapshot again; it must not have changed under us.
-                    std::string why = check_payload(cur.snapshot(), cur.generation());
-                    if (!why.empty() || !cur.still_valid()) {
-                        failures[id] = "snapshot changed while in use: " + why;
-                        failed = true;
+                    // The "burst": use the snapshot, give the CPU away mid-burst (as a preempted
+                    // lcore would; the writer races ahead meanwhile), and use it again. Neither
+                    // use may see it changed.
+                    for (int use = 0; use < 2; ++use) {
+                        std::string why = check_payload(cur.snapshot(), cur.generation());
+                        if (!why.empty() || !cur.still_valid()) {
+                            failures[id] = "snapshot changed while in use: " + why;
+                            failed = true;
+                            break;
+                        }
+                        if (use == 0) {
+                            std::this_thread::yield();
+                        }
+                    }
+                    if (failed) {
                         break;
                     }
                 }
                 if (last == generations) {
                     break;
                 }
-                // Real lcores spin; test threads share 2 cores with the writer, so let it run.
-                std::this_thread::yield();
             }
         });
     }
