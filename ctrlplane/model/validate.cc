@@ -193,9 +193,11 @@ private:
         for (std::size_t i = 0; i < c_.rate_limits.size(); ++i) {
             const rate_limit& l = c_.rate_limits[i];
             std::string p = fmt::format("rate_limits[{}]", i);
-            if (!(l.rate > 0) || l.rate > 1e9) {
-                d_.add(p + ".rate", fmt::format("rate must be greater than 0 and at most 1e9 "
-                                                "tokens per second, got {}",
+            // The snapshot carries millitokens per second (snap_rate_limit::rate_milli), so
+            // 0.001/s is the smallest rate that does not round to "never refill".
+            if (!(l.rate >= 0.001) || l.rate > 1e9) {
+                d_.add(p + ".rate", fmt::format("rate must be between 0.001 and 1e9 tokens per "
+                                                "second, got {}",
                                                 l.rate));
             }
             if (l.burst == 0) {

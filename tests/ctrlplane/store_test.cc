@@ -145,6 +145,21 @@ TEST(config_store, restore_without_a_file_is_a_no_op) {
     EXPECT_EQ(gen.value(), 0u);
 }
 
+TEST(config_store, unwritable_persist_path_publishes_nothing) {
+    shm::test::instance_guard g;
+    auto s = config_store::open({g.opts(), {}, "/nonexistent-sluice-dir/sluice.yaml"});
+    ASSERT_TRUE(s) << s.message();
+    auto r = s->apply(good_a, "a.yaml", shm::test::mono_ns());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.kind(), error_kind::io);
+    EXPECT_NE(r.message().find("cannot create /nonexistent-sluice-dir/sluice.yaml.tmp."),
+              std::string::npos)
+        << r.message();
+    EXPECT_NE(r.message().find("generation 0 stays in force"), std::string::npos) << r.message();
+    EXPECT_EQ(s->generation(), 0u);
+    EXPECT_FALSE(s->current().has_value());
+}
+
 TEST(config_store, busy_publication_changes_nothing_on_disk) {
     shm::test::instance_guard g;
     temp_dir dir;
