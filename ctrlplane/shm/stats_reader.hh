@@ -17,7 +17,8 @@ struct liveness_policy {
     // freeze config publication for long.
     std::uint64_t heartbeat_timeout_ns = 1'000'000'000;
     // Also treat an lcore as dead as soon as its process is gone (kill(pid, 0) == ESRCH), so a
-    // crashed dataplane releases its slots at once instead of after the timeout.
+    // crashed dataplane releases its slots at once instead of after the timeout. Turn off when
+    // the planes run in different PID namespaces: the pid would name nothing (or someone else).
     bool check_pid = true;
 };
 

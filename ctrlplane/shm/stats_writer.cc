@@ -37,6 +37,13 @@ result<lcore_stats_writer> stats_segment::register_lcore(std::uint32_t lcore,
         return error{fmt::format("lcore {} is already registered by live process {}", lcore, owner),
                      error_kind::busy};
     }
+    if (claimed_[lcore] && s.state.load(std::memory_order_acquire) ==
+                               static_cast<std::uint32_t>(lcore_state::registered)) {
+        return error{fmt::format("lcore {} is already registered through this handle; "
+                                 "deregister it first",
+                                 lcore),
+                     error_kind::busy};
+    }
     // Fields first, state last (release): a reader that sees "registered" sees applied == 0 and
     // a fresh heartbeat, so it never mistakes a new registration for a stale one.
     s.applied_generation.store(0, std::memory_order_relaxed);
@@ -45,6 +52,7 @@ result<lcore_stats_writer> stats_segment::register_lcore(std::uint32_t lcore,
     s.incarnation.store(s.incarnation.load(std::memory_order_relaxed) + 1,
                         std::memory_order_relaxed);
     s.state.store(static_cast<std::uint32_t>(lcore_state::registered), std::memory_order_release);
+    claimed_.set(lcore);
     return lcore_stats_writer(&s);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <bit>
+#include <bitset>
 #include <cstdint>
 
 #include "ctrlplane/result.hh"
@@ -75,8 +76,11 @@ class stats_segment {
 public:
     [[nodiscard]] static result<stats_segment> attach(const segment_options& o);
 
-    // Claims slot `lcore` for this process. Refused if another live process holds it. Resets the
-    // applied generation to 0 (pins every slot until the first report_applied) and heartbeats.
+    // Claims slot `lcore` for this process. Refused if another live process holds it, or if it
+    // was already claimed through this handle and not deregistered (two lcores sharing a slot).
+    // A registration left by an earlier process with our pid (pid reuse, e.g. pid 1 in a
+    // restarted container) is taken over. Resets the applied generation to 0 (pins every slot
+    // until the first report_applied) and heartbeats.
     [[nodiscard]] result<lcore_stats_writer> register_lcore(std::uint32_t lcore,
                                                             std::uint64_t now_ns);
 
@@ -87,6 +91,7 @@ private:
     mapping map_;
     stats_header* hdr_ = nullptr;
     lcore_stats* lcores_ = nullptr;
+    std::bitset<max_lcores> claimed_;  // slots registered through this handle
 };
 
 }  // namespace sluice::cp::shm

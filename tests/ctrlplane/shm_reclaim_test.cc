@@ -217,6 +217,24 @@ TEST(shm_reclaim, slot_held_by_a_live_process_cannot_be_registered_twice) {
     EXPECT_TRUE(r.stats->register_lcore(2, t0));
 }
 
+TEST(shm_reclaim, one_slot_cannot_be_registered_twice_in_one_process) {
+    instance_guard g;
+    auto seg = stats_segment::attach(g.opts());
+    ASSERT_TRUE(seg);
+    auto first = seg->register_lcore(4, t0);
+    ASSERT_TRUE(first);
+    auto second = seg->register_lcore(4, t0);
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.message(),
+              "lcore 4 is already registered through this handle; deregister it first");
+    first->deregister();
+    EXPECT_TRUE(seg->register_lcore(4, t0));  // a relaunched lcore
+    // A fresh handle in the same process models a restarted dataplane that got the same pid.
+    auto again = stats_segment::attach(g.opts());
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->register_lcore(4, t0));
+}
+
 TEST(shm_reclaim, all_applied_tracks_every_alive_lcore) {
     instance_guard g;
     rig r(g.opts());
