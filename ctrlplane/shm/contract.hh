@@ -135,9 +135,9 @@ inline constexpr std::uint32_t latency_buckets = 32;
 enum class lcore_state : std::uint32_t { free = 0, registered = 1 };
 
 // One per lcore, written only by that lcore (single writer), read by the control plane.
-// Single-word fields are relaxed atomic stores (plain movs on x86, no RMW): each read sees a
-// value the lcore wrote. counters/latency are additionally covered by seq, a seqcount: odd
-// while the lcore updates them, so a reader wanting one consistent multi-word view retries.
+// Single-word fields are atomic stores without RMW (relaxed or release; plain movs on x86): each
+// read sees a value the lcore wrote. counters/latency are additionally covered by seq, a seqcount:
+// odd while the lcore updates them, so a reader wanting one consistent multi-word view retries.
 struct alignas(64) lcore_stats {
     // Line 0: liveness and publication.
     std::atomic<std::uint32_t> state;        // lcore_state
