@@ -49,19 +49,27 @@ bool is_dpdk_driver(const std::string& d) {
 choice netdev_choice(const std::string& iface, const probes& p, const std::string& why) {
     choice c;
     c.device = iface;
-    if (p.af_xdp_sockets()) {
-        c.how = backend::af_xdp;
-        c.native = p.xdp_native(iface);
-        c.reason = why + "; the kernel has AF_XDP sockets and " +
-                   (c.native == 1   ? std::string("the driver runs XDP natively (native mode)")
-                    : c.native == 0 ? std::string("the driver has no native XDP (generic/skb "
-                                                  "mode, copy only)")
-                                    : std::string("native XDP support is unknown (the kernel "
-                                                  "picks native if it can)"));
-    } else {
+    if (!p.af_xdp_sockets()) {
         c.how = backend::af_packet;
         c.reason = why + "; the kernel has no AF_XDP sockets (CONFIG_XDP_SOCKETS), so af_packet";
+        return c;
     }
+    c.native = p.xdp_native(iface);
+    if (c.native == -2) {
+        c.how = backend::af_packet;
+        c.reason = why + "; its driver has native XDP but refused to attach a program (on "
+                         "virtio-net: too few queues for XDP TX, MTU above one page, or LRO on), "
+                         "and DPDK 22.11's af_xdp PMD cannot ask for skb mode instead, so "
+                         "af_packet";
+        return c;
+    }
+    c.how = backend::af_xdp;
+    c.reason = why + "; the kernel has AF_XDP sockets and " +
+               (c.native == 1   ? std::string("the driver runs XDP natively (native mode)")
+                : c.native == 0 ? std::string("the driver has no native XDP (generic/skb mode, "
+                                              "copy only)")
+                                : std::string("native XDP support is unknown (the kernel picks "
+                                              "native if it can)"));
     return c;
 }
 
@@ -139,7 +147,12 @@ probes system_probes() {
         }
         if (bpf_xdp_attach(ifindex, prog.get(), XDP_FLAGS_DRV_MODE | XDP_FLAGS_UPDATE_IF_NOEXIST,
                            nullptr) != 0) {
-            return errno == EBUSY || errno == EEXIST ? -1 : 0;
+            // EOPNOTSUPP: no ndo_bpf, the kernel will use generic XDP. EBUSY/EEXIST: something
+            // is attached. Anything else: the driver has native XDP and said no.
+            if (errno == EOPNOTSUPP) {
+                return 0;
+            }
+            return errno == EBUSY || errno == EEXIST ? -1 : -2;
         }
         bpf_xdp_attach_opts o{};
         o.sz = sizeof(o);

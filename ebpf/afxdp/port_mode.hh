@@ -29,10 +29,12 @@ struct probes {
     std::function<bool(const std::string& iface)> netdev_exists;
     // Whether the kernel offers AF_XDP sockets (CONFIG_XDP_SOCKETS): socket(AF_XDP) works.
     std::function<bool()> af_xdp_sockets;
-    // 1: the driver runs XDP natively; 0: only generic (skb) XDP; -1: unknown (a program is
-    // attached already, or the probe could not run). The answer only shapes the log line and
-    // the expectation: the af_xdp PMD attaches without a mode flag and the kernel itself
-    // prefers native.
+    // 1: the driver runs XDP natively; 0: the driver has no native XDP, so generic (skb);
+    // -1: unknown (a program is attached already, or the probe could not run);
+    // -2: the driver has native XDP but refused it here (virtio-net without spare TX queues,
+    // an MTU above one page, LRO on). The af_xdp PMD of DPDK 22.11 attaches without a mode
+    // flag, so the kernel picks native whenever the driver has it, and does not fall back to
+    // skb when the driver refuses: -2 means AF_XDP would fail to start.
     std::function<int(const std::string& iface)> xdp_native;
 };
 

@@ -87,6 +87,27 @@ TEST(port_mode, kernel_netdev_without_native_xdp_still_prefers_af_xdp_in_skb_mod
     EXPECT_NE(c->reason.find("skb"), std::string::npos) << c->reason;
 }
 
+TEST(port_mode, driver_refusing_native_xdp_falls_back_to_af_packet) {
+    // The 22.11 PMD attaches without a mode flag: the kernel would try native and fail.
+    fake_host h;
+    h.netdevs = {"eth0"};
+    h.native = -2;
+    auto c = choose("eth0", h.make());
+    ASSERT_TRUE(c.ok()) << c.message();
+    EXPECT_EQ(c->how, backend::af_packet);
+    EXPECT_NE(c->reason.find("refused"), std::string::npos) << c->reason;
+}
+
+TEST(port_mode, unknown_native_support_still_goes_af_xdp) {
+    fake_host h;
+    h.netdevs = {"eth1"};
+    h.native = -1;
+    auto c = choose("eth1", h.make());
+    ASSERT_TRUE(c.ok()) << c.message();
+    EXPECT_EQ(c->how, backend::af_xdp);
+    EXPECT_NE(c->reason.find("unknown"), std::string::npos) << c->reason;
+}
+
 TEST(port_mode, kernel_without_af_xdp_sockets_falls_back_to_af_packet) {
     fake_host h;
     h.netdevs = {"eth1"};
