@@ -207,6 +207,13 @@ status dataplane::setup() {
         }
         auto info = port_open(cfg_.ports[i], port_ids[i], rx_pools, cfg_.ttl, *ifc);
         if (!info) {
+            if (created_[i] && created_[i]->xdp) {
+                // The PMD loads and attaches the XDP program while setting up RX queue 0.
+                return error{info.message() + " (the af_xdp PMD's lines above say why; if the "
+                                              "kernel refused the XDP program, e.g. an MTU "
+                                              "above one page, dev=auto: picks af_packet, since "
+                                              "the 22.11 PMD cannot ask for skb mode)"};
+            }
             return error{info.message()};
         }
         ports_.push_back(*info);

@@ -256,12 +256,7 @@ result<created_device> port_create_device(port_config& cfg, std::uint16_t queues
     // rte_dev_probe() takes "name,args" and finds the vdev bus from the driver name prefix.
     if (int rc = rte_dev_probe((dev.name + "," + args).c_str()); rc != 0) {
         return error{who + ": create " + dev.name + " (" + args + "): " + rte_strerror(-rc) +
-                     " (the PMD's log lines above say why" +
-                     (dev.xdp ? std::string("; a driver that refuses native XDP makes this fail "
-                                            "too, since the 22.11 PMD cannot ask for skb mode: "
-                                            "dev=auto: then picks af_packet")
-                              : std::string()) +
-                     ")"};
+                     " (the PMD's log lines above say why)"};
     }
     log::info("{}: created {} ({})", who, dev.name, args);
     cfg.dev = dev.name;

@@ -57,8 +57,9 @@ choice netdev_choice(const std::string& iface, const probes& p, const std::strin
     c.native = p.xdp_native(iface);
     if (c.native == -2) {
         c.how = backend::af_packet;
-        c.reason = why + "; its driver has native XDP but refused to attach a program (on "
-                         "virtio-net: too few queues for XDP TX, MTU above one page, or LRO on), "
+        c.reason = why + "; its driver has native XDP but refused to attach a program (libbpf "
+                         "logs the kernel's reason; typically an MTU above one page, or on "
+                         "virtio-net too few queues for XDP TX or LRO on), "
                          "and DPDK 22.11's af_xdp PMD cannot ask for skb mode instead, so "
                          "af_packet";
         return c;

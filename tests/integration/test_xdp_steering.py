@@ -206,3 +206,22 @@ def test_auto_picks_af_xdp_on_a_veth(xbed):
     assert ping_ok(xbed, xbed.dp_ip()) == 2, dp.log()
     assert dp.stop() == 0, dp.log()
     assert not xdp_attached(xbed)[0]
+
+
+def test_auto_falls_back_to_af_packet_where_the_driver_refuses_native_xdp(xbed):
+    # veth refuses a (non-multi-buffer) XDP program while its peer's MTU exceeds one page; the
+    # 22.11 PMD would then fail, so auto: must pick af_packet, and afxdp: must fail clearly.
+    xbed.peer("ip", "link", "set", xbed.peer_if(), "mtu", "9000", check=True)
+    dp = start(xbed, mode="auto")
+    assert "auto chose af_packet" in dp.log() and "refused" in dp.log(), dp.log()
+    assert ping_ok(xbed, xbed.dp_ip()) == 2, dp.log()
+    assert dp.stop() == 0, dp.log()
+
+    dp = Dataplane(xbed, "xdp")
+    dp.port_extra = f",services={SERVICE_PORT}"
+    dp.start(expect_ready=False)
+    assert dp.proc.wait(timeout=60) == 1, dp.log()
+    dp.kill()
+    assert "Peer MTU is too large" in dp.log(), dp.log()  # the kernel's reason, via libbpf
+    assert "dev=auto: picks af_packet" in dp.log(), dp.log()
+    assert not xdp_attached(xbed)[0]
