@@ -73,6 +73,9 @@ int main(int argc, char** argv) {
         std::printf("%s\nEAL options come first, then --, for example:\n"
                     "  sluice-dataplane -l 0-1 --no-pci --vdev=net_af_packet0,iface=eth1 -- \\\n"
                     "      --port dev=net_af_packet0,addr=198.18.0.2/24,gw=198.18.0.1\n"
+                    "or, with the device created by Sluice (AF_XDP and its XDP program):\n"
+                    "  sluice-dataplane -l 0-1 --no-pci -- \\\n"
+                    "      --port dev=afxdp:eth1,addr=198.18.0.2/24,services=80:443\n"
                     "EAL's own options: sluice-dataplane --help --\n",
                     parsed->help_text.c_str());
         return 0;

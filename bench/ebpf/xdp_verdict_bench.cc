@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     // verdict label -> case-table row
     const std::pair<const char*, const char*> rows[] = {
         {"pass_not_service", "tcp4_service_addr_other_port"},
-        {"pass_icmp", "icmp4_to_service_addr"},
+        {"pass_icmp", "icmp4_to_other_addr"},
         {"redirect_tcp4", "tcp4_syn_to_service"},
         {"redirect_tcp6", "tcp6_syn_to_service"},
         {"redirect_qinq", "tcp4_qinq_to_service"},

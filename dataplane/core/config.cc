@@ -59,6 +59,41 @@ result<std::vector<unsigned>> parse_lcore_list(std::string_view text, std::strin
     return out;
 }
 
+// "80:443:53/udp": ports, TCP unless "/udp" follows.
+result<std::vector<service_port>> parse_services(std::string_view text) {
+    std::vector<service_port> out;
+    if (text.empty()) {
+        return error{"services: empty list (expected PORT[/tcp|/udp][:PORT...])"};
+    }
+    while (!text.empty()) {
+        const auto colon = text.find(':');
+        std::string_view item = text.substr(0, colon);
+        text = colon == std::string_view::npos ? std::string_view{} : text.substr(colon + 1);
+        service_port sp;
+        if (const auto slash = item.find('/'); slash != std::string_view::npos) {
+            const std::string_view proto = item.substr(slash + 1);
+            if (proto == "udp") {
+                sp.proto = 17;
+            } else if (proto != "tcp") {
+                return error{"services: '" + std::string(item) + "': protocol must be tcp or udp"};
+            }
+            item = item.substr(0, slash);
+        }
+        auto p = parse_uint<std::uint16_t>(item, 1, 65535, "services: port");
+        if (!p) {
+            return error{p.message()};
+        }
+        sp.port = *p;
+        for (const auto& o : out) {
+            if (o.port == sp.port && o.proto == sp.proto) {
+                return error{"services: port " + std::string(item) + " listed twice"};
+            }
+        }
+        out.push_back(sp);
+    }
+    return out;
+}
+
 }  // namespace
 
 result<rte_be32_t> parse_ipv4(std::string_view text) {
@@ -116,6 +151,26 @@ result<port_config> parse_port_spec(std::string_view spec, std::string_view wher
                 return fail("dev= is empty");
             }
             pc.dev = std::string(val);
+            for (auto [prefix, kind] : {std::pair{std::string_view{"afxdp:"}, port_kind::afxdp},
+                                        std::pair{std::string_view{"auto:"}, port_kind::automatic}}) {
+                if (val.starts_with(prefix)) {
+                    pc.kind = kind;
+                    pc.iface = std::string(val.substr(prefix.size()));
+                    // IFNAMSIZ is 16 with the NUL; a PCI address (auto:) is 12 characters.
+                    if (pc.iface.empty() || pc.iface.size() > 15 ||
+                        pc.iface.find_first_of("/ \t,=") != std::string::npos) {
+                        return fail("dev=" + std::string(val) + ": '" + pc.iface +
+                                    "' is not an interface name (1 to 15 characters, no '/', "
+                                    "space, ',' or '=')");
+                    }
+                }
+            }
+        } else if (key == "services") {
+            auto s = parse_services(val);
+            if (!s) {
+                return fail(s.message());
+            }
+            pc.services = std::move(s).value();
         } else if (key == "addr") {
             auto c = parse_cidr(val);
             if (!c) {
@@ -150,7 +205,8 @@ result<port_config> parse_port_spec(std::string_view spec, std::string_view wher
             }
             pc.lcores = std::move(l).value();
         } else {
-            return fail("unknown key '" + k + "' (expected dev, addr, gw, mtu, rxd, txd, lcores)");
+            return fail("unknown key '" + k +
+                        "' (expected dev, addr, gw, mtu, rxd, txd, lcores, services)");
         }
     }
     if (pc.dev.empty()) {
@@ -158,6 +214,10 @@ result<port_config> parse_port_spec(std::string_view spec, std::string_view wher
     }
     if (!have_addr) {
         return fail("addr= is required (A.B.C.D/LEN)");
+    }
+    if (!pc.services.empty() && pc.kind == port_kind::dpdk) {
+        return fail("services= applies only to dev=afxdp:IFACE or dev=auto:IFACE (it fills the "
+                    "XDP program's service map)");
     }
     if (pc.gateway != 0 && ((pc.gateway ^ pc.addr) & pc.netmask) != 0) {
         return fail("gw=" + format_ipv4(pc.gateway) + " is not inside " + format_ipv4(pc.addr) +
@@ -194,8 +254,12 @@ result<parse_outcome> parse_options(int argc, char** argv) {
     std::string config_file;
     unsigned ttl = out.config.ttl;
     app.add_option("--port", ports,
-                   "A port to serve: dev=NAME|ID,addr=A.B.C.D/LEN[,gw=IP][,mtu=N][,rxd=N][,txd=N]"
-                   "[,lcores=1-3|1:3]. Repeat for several ports.");
+                   "A port to serve: dev=NAME|ID|afxdp:IFACE|auto:IFACE,addr=A.B.C.D/LEN[,gw=IP]"
+                   "[,mtu=N][,rxd=N][,txd=N][,lcores=1-3|1:3][,services=80:443:53/udp]. "
+                   "Repeat for several ports.");
+    app.add_option("--xdp-prog", out.config.xdp_prog,
+                   "BPF object for afxdp:/auto: ports (default: sluice_xdp.bpf.o of the build "
+                   "tree this binary runs from, else the installed one)");
     app.add_option("--config", config_file, "YAML config file (docs/operations.md)");
     app.add_option("--mbufs", out.config.mbufs, "mbufs per NUMA socket (0: computed)");
     app.add_option("--arp-timeout", out.config.arp_timeout_s, "seconds a neighbour entry lives")

@@ -14,8 +14,25 @@
 
 namespace sluice::dp::core {
 
+// How the dataplane reaches a port's device (docs/xdp.md, "Port modes").
+enum class port_kind : std::uint8_t {
+    dpdk,   // dev=NAME|ID: a device EAL already has (--vdev, PCI allow-list)
+    afxdp,  // dev=afxdp:IFACE: we create net_af_xdp with our XDP program on IFACE
+    automatic,  // dev=auto:IFACE: PCI PMD if bound to vfio/uio, else AF_XDP, else af_packet
+};
+
+// A service port steered to the dataplane by the XDP program (services=80:443:53/udp).
+struct service_port {
+    std::uint16_t port = 0;  // host byte order
+    std::uint8_t proto = 6;  // IANA: 6 TCP, 17 UDP
+};
+
 struct port_config {
-    std::string dev;              // DPDK device name (net_af_packet0) or port id ("0")
+    std::string dev;              // DPDK device name (net_af_packet0) or port id ("0"); for
+                                  // afxdp/auto, the device name we create at start
+    port_kind kind = port_kind::dpdk;
+    std::string iface;            // afxdp/auto: kernel interface (or PCI address for auto)
+    std::vector<service_port> services;  // afxdp/auto: steered to us besides ARP
     rte_be32_t addr = 0;          // network byte order
     rte_be32_t netmask = 0;
     rte_be32_t gateway = 0;       // 0: none
@@ -38,6 +55,7 @@ struct dp_config {
     std::uint8_t ttl = 64;
     std::string stats_file;              // JSON written on SIGUSR1 and at exit
     std::uint32_t stats_interval_s = 0;  // print stats every N seconds; 0: only on demand
+    std::string xdp_prog;                // BPF object for afxdp ports; "": the default one
 };
 
 // Parses Sluice's own arguments (EAL's already removed). argv[0] is the program name.
@@ -52,7 +70,8 @@ struct parse_outcome {
 // Loads the YAML config file; `base` supplies defaults.
 [[nodiscard]] result<dp_config> load_config_file(const std::string& path, dp_config base);
 
-// "dev=NAME,addr=A.B.C.D/LEN[,gw=A.B.C.D][,mtu=N][,rxd=N][,txd=N][,lcores=1-3|1:3]"
+// "dev=NAME|ID|afxdp:IFACE|auto:IFACE,addr=A.B.C.D/LEN[,gw=A.B.C.D][,mtu=N][,rxd=N][,txd=N]
+//  [,lcores=1-3|1:3][,services=80:443:53/udp]"
 [[nodiscard]] result<port_config> parse_port_spec(std::string_view spec, std::string_view where);
 
 // "A.B.C.D/LEN" into address and netmask (network byte order).

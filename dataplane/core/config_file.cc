@@ -83,7 +83,7 @@ private:
 
 result<port_config> load_port(const reader& r, const YAML::Node& n, const std::string& path) {
     SLUICE_TRY(r.keys(n, path, {"dev", "address", "gateway", "mtu", "rx_descriptors",
-                                "tx_descriptors", "lcores"}));
+                                "tx_descriptors", "lcores", "services"}));
     // Build the same spec text --port takes, so both paths share one validator.
     std::string spec;
     std::string v;
@@ -125,6 +125,18 @@ result<port_config> load_port(const reader& r, const YAML::Node& n, const std::s
         }
         spec += ",lcores=" + list;
     }
+    if (const auto sv = n["services"]) {
+        // A list of ports (80) or strings ("53/udp"), joined as services= takes them.
+        if (!sv.IsSequence() || sv.size() == 0) {
+            return error{r.at(sv, path + ".services") + ": expected a non-empty list of ports"};
+        }
+        std::string list;
+        for (std::size_t i = 0; i < sv.size(); ++i) {
+            SLUICE_TRY(r.string(sv[i], path + ".services[" + std::to_string(i) + "]", v));
+            list += (list.empty() ? "" : ":") + v;
+        }
+        spec += ",services=" + list;
+    }
     return parse_port_spec(spec, r.at(n, path));
 }
 
@@ -143,7 +155,7 @@ result<dp_config> load_config_file(const std::string& path, dp_config base) {
     if (!root.IsMap()) {
         return error{path + ": expected a mapping at the top level"};
     }
-    SLUICE_TRY(r.keys(root, "", {"ports", "mbufs", "arp", "ttl", "stats"}));
+    SLUICE_TRY(r.keys(root, "", {"ports", "mbufs", "arp", "ttl", "stats", "xdp_prog"}));
     if (const auto ports = root["ports"]) {
         if (!ports.IsSequence()) {
             return error{r.at(ports, "ports") + ": expected a list of ports"};
@@ -159,6 +171,9 @@ result<dp_config> load_config_file(const std::string& path, dp_config base) {
     if (root["mbufs"]) {
         SLUICE_TRY(r.uint(root["mbufs"], "mbufs", base.mbufs, 0,
                           std::numeric_limits<std::uint32_t>::max()));
+    }
+    if (root["xdp_prog"]) {
+        SLUICE_TRY(r.string(root["xdp_prog"], "xdp_prog", base.xdp_prog));
     }
     if (root["ttl"]) {
         SLUICE_TRY(r.uint(root["ttl"], "ttl", base.ttl, 1, 255));

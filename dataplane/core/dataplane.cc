@@ -118,7 +118,19 @@ status dataplane::setup() {
     std::vector<std::uint16_t> port_ids;
     std::vector<std::vector<unsigned>> serving;
     std::set<std::uint16_t> seen;
-    for (const auto& pc : cfg_.ports) {
+    const std::string xdp_prog = cfg_.xdp_prog.empty() ? default_xdp_prog() : cfg_.xdp_prog;
+    created_.resize(cfg_.ports.size());
+    for (std::size_t pi = 0; pi < cfg_.ports.size(); ++pi) {
+        auto& pc = cfg_.ports[pi];
+        std::vector<unsigned> lc = pc.lcores.empty() ? worker_lcores : pc.lcores;
+        if (pc.kind != port_kind::dpdk) {
+            // One queue pair per serving worker, created before the lookup below finds it.
+            auto dev = port_create_device(pc, static_cast<std::uint16_t>(lc.size()), xdp_prog);
+            if (!dev) {
+                return error{dev.message()};
+            }
+            created_[pi] = std::move(dev).value();
+        }
         auto id = port_lookup(pc.dev);
         if (!id) {
             return error{pc.where + ": " + id.message()};
@@ -130,7 +142,6 @@ status dataplane::setup() {
             return error{pc.where + ": port id " + std::to_string(*id) + " is above " +
                          std::to_string(net::max_ports - 1)};
         }
-        std::vector<unsigned> lc = pc.lcores.empty() ? worker_lcores : pc.lcores;
         for (unsigned x : lc) {
             if (std::find(worker_lcores.begin(), worker_lcores.end(), x) == worker_lcores.end()) {
                 std::string list;
@@ -196,9 +207,21 @@ status dataplane::setup() {
         }
         auto info = port_open(cfg_.ports[i], port_ids[i], rx_pools, cfg_.ttl, *ifc);
         if (!info) {
+            if (created_[i] && created_[i]->xdp) {
+                // The PMD loads and attaches the XDP program while setting up RX queue 0.
+                return error{info.message() + " (the af_xdp PMD's lines above say why; if the "
+                                              "kernel refused the XDP program, e.g. an MTU "
+                                              "above one page, dev=auto: picks af_packet, since "
+                                              "the 22.11 PMD cannot ask for skb mode)"};
+            }
             return error{info.message()};
         }
         ports_.push_back(*info);
+        if (created_[i]) {
+            if (auto s = port_device_started(cfg_.ports[i], *created_[i], xsk_fds_); !s) {
+                return s;
+            }
+        }
         for (std::uint16_t q = 0; q < serving[i].size(); ++q) {
             for (auto& w : workers_) {
                 if (w->lcore() == serving[i][q]) {
@@ -292,10 +315,18 @@ std::uint64_t dataplane::shutdown() {
     for (auto& w : workers_) {
         w->stack().release();
     }
-    for (const auto& p : ports_) {
-        port_close(p.port_id);
+    for (std::size_t i = 0; i < ports_.size(); ++i) {
+        auto& dev = created_[i];  // ports_ follows cfg_.ports, so index i matches
+        if (dev) {
+            port_device_before_close(*dev);
+        }
+        port_close(ports_[i].port_id);
+        if (dev) {
+            port_device_after_close(*dev);
+        }
     }
     ports_.clear();
+    created_.clear();
     for (auto*& mp : pools_) {
         if (mp == nullptr) {
             continue;

@@ -9,6 +9,8 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -56,6 +58,8 @@ private:
     std::vector<rte_mempool*> umem_pools_;  // one per AF_XDP queue
     std::uint16_t data_room_ = 0;
     std::vector<port_info> ports_;
+    std::vector<std::optional<created_device>> created_;  // per cfg_.ports entry (afxdp/auto)
+    std::set<int> xsk_fds_;  // AF_XDP sockets of the ports opened so far (mode report)
     std::vector<std::unique_ptr<net::iface>> ifaces_;
     std::vector<std::unique_ptr<worker>> workers_;
     bool launched_ = false;

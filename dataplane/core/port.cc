@@ -1,11 +1,17 @@
 // Port set-up and tear-down over rte_ethdev; see port.hh. Main lcore only.
 #include "port.hh"
 
+#include <rte_dev.h>
 #include <rte_ethdev.h>
+#include <unistd.h>
 
 #include <charconv>
+#include <climits>
+#include <filesystem>
 
+#include "afxdp_port.hh"
 #include "log.hh"
+#include "port_mode.hh"
 
 namespace sluice::dp::core {
 
@@ -177,6 +183,141 @@ void port_close(std::uint16_t port_id) {
     }
     if (int rc = rte_eth_dev_close(port_id); rc != 0) {
         log::warn("port {}: close: {}", port_id, rte_strerror(-rc));
+    }
+}
+
+}  // namespace sluice::dp::core
+
+namespace sluice::dp::core {
+
+namespace afxdp = ebpf::afxdp;
+
+std::string default_xdp_prog() {
+    char exe[PATH_MAX] = {};
+    const ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    const std::string self = n > 0 ? std::string(exe, static_cast<std::size_t>(n)) : "";
+    const std::string build_root = SLUICE_BUILD_ROOT;
+    if (self.starts_with(build_root + "/")) {
+        return SLUICE_XDP_OBJ_BUILD;
+    }
+    return SLUICE_XDP_OBJ_INSTALLED;
+}
+
+result<created_device> port_create_device(port_config& cfg, std::uint16_t queues,
+                                          const std::string& xdp_prog) {
+    const std::string who = cfg.where + " (dev=" + cfg.dev + ")";
+    afxdp::choice ch;
+    if (cfg.kind == port_kind::automatic) {
+        auto c = afxdp::choose(cfg.iface, afxdp::system_probes());
+        if (!c) {
+            return error{cfg.where + ": " + c.message()};
+        }
+        ch = std::move(c).value();
+        log::info("{}: auto chose {}: {}", who, afxdp::backend_name(ch.how), ch.reason);
+    } else {
+        ch.how = afxdp::backend::af_xdp;
+        ch.device = cfg.iface;
+    }
+    created_device dev;
+    if (ch.how == afxdp::backend::pci_pmd) {
+        dev.name = ch.device;
+        if (int rc = rte_dev_probe(ch.device.c_str()); rc != 0) {
+            return error{who + ": probe PCI device " + ch.device + ": " + rte_strerror(-rc) +
+                         " (EAL must be allowed to use it: -a " + ch.device +
+                         " instead of --no-pci)"};
+        }
+        cfg.dev = dev.name;
+        return dev;
+    }
+    dev.iface = ch.device;
+    std::string args = "iface=" + ch.device;
+    if (ch.how == afxdp::backend::af_packet) {
+        dev.name = "net_af_packet_" + ch.device;
+        args += ",qpairs=" + std::to_string(queues);
+    } else {
+        std::string note;
+        if (auto st = afxdp::ensure_bpffs(note); !st) {
+            return error{who + ": " + st.message()};
+        }
+        log::info("{}: {}", who, note);
+        if (auto st = afxdp::clear_stale_program(ch.device, note); !st) {
+            return error{who + ": " + st.message()};
+        }
+        log::info("{}: {}", who, note);
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(xdp_prog, ec)) {
+            return error{who + ": XDP program object " + xdp_prog +
+                         " does not exist (build it, install it, or give --xdp-prog PATH)"};
+        }
+        dev.name = "net_af_xdp_" + ch.device;
+        dev.xdp = true;
+        args += ",start_queue=0,queue_count=" + std::to_string(queues) + ",xdp_prog=" + xdp_prog;
+    }
+    // rte_dev_probe() takes "name,args" and finds the vdev bus from the driver name prefix.
+    if (int rc = rte_dev_probe((dev.name + "," + args).c_str()); rc != 0) {
+        return error{who + ": create " + dev.name + " (" + args + "): " + rte_strerror(-rc) +
+                     " (the PMD's log lines above say why)"};
+    }
+    log::info("{}: created {} ({})", who, dev.name, args);
+    cfg.dev = dev.name;
+    return dev;
+}
+
+status port_device_started(const port_config& cfg, created_device& dev,
+                           std::set<int>& known_xsks) {
+    if (!dev.xdp) {
+        return ok_status();
+    }
+    const auto xsks = afxdp::list_xsks(known_xsks);
+    for (const auto& x : xsks) {
+        known_xsks.insert(x.fd);
+    }
+    log::info("{}: {}", cfg.where, afxdp::describe_mode(dev.iface, xsks));
+    std::vector<std::pair<std::uint16_t, ebpf::l4_proto>> ports;
+    for (const auto& sp : cfg.services) {
+        ports.emplace_back(sp.port, sp.proto == 17 ? ebpf::l4_proto::udp : ebpf::l4_proto::tcp);
+    }
+    if (ports.empty()) {
+        log::warn("{}: no services= given: the XDP program steers nothing to the dataplane, not "
+                  "even ARP for {}",
+                  cfg.where, format_ipv4(cfg.addr));
+        return ok_status();
+    }
+    auto added = afxdp::install_services(cfg.addr, ports, 0);
+    if (!added) {
+        return error{cfg.where + ": service map: " + added.message()};
+    }
+    dev.services = std::move(added).value();
+    std::string list;
+    for (const auto& sp : cfg.services) {
+        if (!list.empty()) {
+            list += ' ';
+        }
+        list += std::to_string(sp.port);
+        list += sp.proto == 17 ? "/udp" : "/tcp";
+    }
+    log::info("{}: XDP steers ARP for {} and services {} to the dataplane; everything else "
+              "passes to the kernel",
+              cfg.where, format_ipv4(cfg.addr), list);
+    return ok_status();
+}
+
+void port_device_before_close(created_device& dev) {
+    if (auto st = afxdp::remove_services(dev.services); !st) {
+        log::warn("{}: removing our service map entries: {}", dev.name, st.message());
+    }
+    dev.services.clear();
+}
+
+void port_device_after_close(const created_device& dev) {
+    if (!dev.xdp) {
+        return;
+    }
+    std::string note;
+    if (auto st = afxdp::verify_detached(dev.iface, note); !st) {
+        log::warn("{}: {}", dev.name, st.message());
+    } else {
+        log::info("{}", note);
     }
 }
 

@@ -8,10 +8,12 @@
 #include <rte_mempool.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "../net/iface.hh"
+#include "xdp_maps.hh"
 #include "config.hh"
 #include "result.hh"
 
@@ -41,5 +43,35 @@ struct port_info {
 
 // Stops and closes the port, returning its RX/TX ring mbufs to their pool.
 void port_close(std::uint16_t port_id);
+
+// A device the dataplane created itself for dev=afxdp:IFACE or dev=auto:IFACE.
+struct created_device {
+    std::string name;   // DPDK device name: net_af_xdp_IFACE, net_af_packet_IFACE or a PCI address
+    std::string iface;  // kernel interface ("" for a PCI PMD)
+    bool xdp = false;   // net_af_xdp running ebpf/xdp's program: services go into its map
+    std::vector<ebpf::service> services;  // entries we added to the map (removed at close)
+};
+
+// The BPF object afxdp ports load when --xdp-prog is not given: the build tree's when this
+// binary runs from the build tree, else the installed one.
+[[nodiscard]] std::string default_xdp_prog();
+
+// After EAL init, before port_lookup: for a port of kind afxdp/auto, decides the backend
+// (auto), readies the interface (bpffs, stale sluice_xdp removed, foreign program refused) and
+// creates the device with `queues` queue pairs (rte_vdev_init / rte_dev_probe). Sets cfg.dev
+// to the new device's name. Main lcore only.
+[[nodiscard]] result<created_device> port_create_device(port_config& cfg, std::uint16_t queues,
+                                                        const std::string& xdp_prog);
+
+// After port_open of a created af_xdp device: fills the XDP service map (ARP and the
+// configured service ports for cfg.addr) and logs native/skb and zero-copy/copy. `known_xsks`
+// holds the AF_XDP socket fds of ports opened before, and receives this port's.
+[[nodiscard]] status port_device_started(const port_config& cfg, created_device& dev,
+                                         std::set<int>& known_xsks);
+
+// Around port_close of a created device: before_close removes our map entries; after_close
+// checks that the PMD detached the program (and detaches a leftover sluice_xdp).
+void port_device_before_close(created_device& dev);
+void port_device_after_close(const created_device& dev);
 
 }  // namespace sluice::dp::core

@@ -191,8 +191,21 @@ int sluice_xdp(struct xdp_md *ctx)
 		return verdict(SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
 	if (r == PARSE_FRAGMENT)
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
-	if (r == PARSE_OTHER_L4)
+	if (r == PARSE_OTHER_L4) {
+		/* ICMPv4 to a service address: the dataplane owns that address, so
+		 * only it can answer an echo, and the errors that come back about
+		 * its own flows (RFC 1191 fragmentation needed, unreachable) mean
+		 * something only to its stack. Counted as steer_service (no
+		 * counter of its own, so the stats map keeps its ABI size). */
+		if (pi.is_v4 && pi.proto == IPPROTO_ICMP) {
+			__u32 dst4;
+
+			__builtin_memcpy(&dst4, &pi.dst.bytes[12], 4);
+			if (bpf_map_lookup_elem(&sl_svc_addr4, &dst4))
+				return steer(ctx, SLUICE_CNT_STEER_SERVICE);
+		}
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
+	}
 
 	__builtin_memset(&key, 0, sizeof(key));
 	key.addr = pi.dst;

@@ -77,7 +77,9 @@ std::vector<xdp_case> build() {
         {"tcp4_triple_vlan", tcp4(client4, svc4, 80, tcp_syn, {eth_qinq, eth_vlan, eth_vlan}),
          XDP_PASS, other_l3},
         {"lldp", l2(eth_lldp), XDP_PASS, other_l3},
-        {"icmp4_to_service_addr", icmp4(client4, svc4), XDP_PASS, other_l4},
+        // ICMPv4 to a service address is the dataplane's (echo, PMTUD errors of its flows).
+        {"icmp4_to_service_addr", icmp4(client4, svc4), XDP_PASS, steered},
+        {"icmp4_to_other_addr", icmp4(client4, other4), XDP_PASS, other_l4},
         {"icmp6_to_service_addr", ipv6_with(proto_icmpv6, client6), XDP_PASS, other_l4},
         // ARP: the dataplane answers for its own (service) addresses.
         {"arp_for_service_addr", arp, XDP_PASS,

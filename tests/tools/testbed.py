@@ -139,8 +139,16 @@ class Dataplane:
         self.stderr_path = f"/tmp/sluice-dp-{bed.tag}-{os.getpid()}.log"
         self.returncode = None
         self.vdev_extra = ""  # appended to every --vdev, e.g. ",qpairs=2"
+        # Appended to every --port, e.g. ",services=80" for the "xdp" and "auto" modes, in
+        # which the dataplane creates its own device (dev=afxdp:IF / dev=auto:IF, no --vdev).
+        self.port_extra = ""
+
+    # Modes in which the dataplane creates the device itself from --port dev=<prefix>:IFACE.
+    SELF_CREATED = {"xdp": "afxdp", "auto": "auto"}
 
     def vdev(self, i):
+        if self.mode in self.SELF_CREATED:
+            return None
         if self.mode == "af_packet":
             return f"net_af_packet{i},iface={self.bed.dp_if(i)}"
         if self.mode == "af_xdp":
@@ -157,11 +165,16 @@ class Dataplane:
     def command(self):
         cmd = [self.binary] + (["-l", self.lcores] if self.lcores else [])
         cmd += ["--no-pci", "--log-level=lib.eal:warning"]
-        cmd += [f"--vdev={self.vdev(i)}" + self.vdev_extra for i in range(self.links)]
+        cmd += [f"--vdev={self.vdev(i)}" + self.vdev_extra for i in range(self.links)
+                if self.vdev(i) is not None]
         cmd += self.extra_eal + ["--"]
         for i in range(self.links):
-            dev = f"net_{self.mode}{i}"
-            cmd += ["--port", f"dev={dev},addr={self.bed.dp_ip(i)}/24,gw={self.bed.peer_ip(i)}"]
+            if self.mode in self.SELF_CREATED:
+                dev = f"{self.SELF_CREATED[self.mode]}:{self.bed.dp_if(i)}"
+            else:
+                dev = f"net_{self.mode}{i}"
+            cmd += ["--port", f"dev={dev},addr={self.bed.dp_ip(i)}/24,gw={self.bed.peer_ip(i)}"
+                    + self.port_extra]
         cmd += ["--stats-file", self.stats_file] + self.extra
         return cmd
 
@@ -216,6 +229,13 @@ class Dataplane:
         self.wait_for(r"^sluice-dataplane: stats seq=\d+", timeout)
         with open(self.stats_file) as f:
             return json.load(f)
+
+    def in_ns(self, *args, timeout=30, check=False):
+        """Runs a command in the dataplane's network *and mount* namespace (nsenter): under
+        `ip netns exec` the dataplane mounts its own bpffs, so sluice-xdp finds the XDP
+        program's pins only there."""
+        return sh("nsenter", "-t", str(self.proc.pid), "-m", "-n", *args, timeout=timeout,
+                  check=check)
 
     def stop(self, timeout=30):
         if self.proc and self.proc.poll() is None:

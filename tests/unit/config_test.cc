@@ -48,7 +48,38 @@ INSTANTIATE_TEST_SUITE_P(
         spec_case{"dev=x,addr=1.2.3.4/24,lcores=3-1", "lcores"},
         spec_case{"dev=x,addr=1.2.3.4/24,speed=10G", "unknown key 'speed'"},
         spec_case{"dev=x,addr", "is not key=value"},
-        spec_case{"dev=,addr=1.2.3.4/24", "dev= is empty"}));
+        spec_case{"dev=,addr=1.2.3.4/24", "dev= is empty"},
+        spec_case{"dev=afxdp:,addr=1.2.3.4/24", "is not an interface name"},
+        spec_case{"dev=auto:a/b,addr=1.2.3.4/24", "is not an interface name"},
+        spec_case{"dev=afxdp:abcdefghijklmnop,addr=1.2.3.4/24", "is not an interface name"},
+        spec_case{"dev=afxdp:eth1,addr=1.2.3.4/24,services=", "services: empty list"},
+        spec_case{"dev=afxdp:eth1,addr=1.2.3.4/24,services=0", "services: port"},
+        spec_case{"dev=afxdp:eth1,addr=1.2.3.4/24,services=65536", "services: port"},
+        spec_case{"dev=afxdp:eth1,addr=1.2.3.4/24,services=80/sctp", "tcp or udp"},
+        spec_case{"dev=afxdp:eth1,addr=1.2.3.4/24,services=80:80/tcp", "listed twice"},
+        spec_case{"dev=net_af_xdp0,addr=1.2.3.4/24,services=80", "services= applies only"}));
+
+TEST(port_spec, afxdp_and_auto_modes_name_an_interface_and_services) {
+    auto r = parse_port_spec("dev=afxdp:eth1,addr=198.18.0.2/24,services=80:443:53/udp:53",
+                             "--port #1");
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->kind, port_kind::afxdp);
+    EXPECT_EQ(r->iface, "eth1");
+    ASSERT_EQ(r->services.size(), 4U);
+    EXPECT_EQ(r->services[0].port, 80);
+    EXPECT_EQ(r->services[0].proto, 6);
+    EXPECT_EQ(r->services[2].port, 53);
+    EXPECT_EQ(r->services[2].proto, 17);
+    EXPECT_EQ(r->services[3].proto, 6);
+    auto a = parse_port_spec("dev=auto:0000:00:04.0,addr=198.18.0.2/24", "--port #1");
+    ASSERT_TRUE(a.ok()) << a.message();
+    EXPECT_EQ(a->kind, port_kind::automatic);
+    EXPECT_EQ(a->iface, "0000:00:04.0");
+    auto d = parse_port_spec("dev=net_af_packet0,addr=198.18.0.2/24", "--port #1");
+    ASSERT_TRUE(d.ok()) << d.message();
+    EXPECT_EQ(d->kind, port_kind::dpdk);
+}
+
 
 TEST(port_spec, full_spec_is_parsed) {
     auto r = parse_port_spec("dev=net_af_packet0,addr=198.18.0.2/24,gw=198.18.0.1,mtu=9000,"
@@ -122,7 +153,10 @@ INSTANTIATE_TEST_SUITE_P(
         file_case{"arp_pending_too_big", "arp:\n  pending: 9\n", ":2: arp.pending: 9 is outside 1..8"},
         file_case{"arp_unknown", "arp:\n  colour: red\n", "arp.colour: unknown field"},
         file_case{"ttl_zero", "ttl: 0\n", "ttl: 0 is outside 1..255"},
-        file_case{"stats_file_list", "stats:\n  file: [a]\n", "stats.file: expected a string"}),
+        file_case{"stats_file_list", "stats:\n  file: [a]\n", "stats.file: expected a string"},
+        file_case{"services_not_list",
+                  "ports:\n  - dev: afxdp:e\n    address: 1.2.3.4/24\n    services: 80\n",
+                  ":4: ports[0].services: expected a non-empty list"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(config_file, missing_file_is_reported) {
@@ -185,6 +219,21 @@ TEST(options, help_is_not_an_error) {
     ASSERT_TRUE(r.ok());
     EXPECT_TRUE(r->help);
     EXPECT_NE(r->help_text.find("--port"), std::string::npos);
+}
+
+TEST(config_file, services_and_xdp_prog_are_read) {
+    temp_file f(
+        "xdp_prog: /opt/sluice/sluice_xdp.bpf.o\n"
+        "ports:\n"
+        "  - dev: afxdp:eth1\n"
+        "    address: 198.18.0.2/24\n"
+        "    services: [80, \"53/udp\"]\n");
+    auto r = load_config_file(f.path(), {});
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->xdp_prog, "/opt/sluice/sluice_xdp.bpf.o");
+    ASSERT_EQ(r->ports.size(), 1U);
+    ASSERT_EQ(r->ports[0].services.size(), 2U);
+    EXPECT_EQ(r->ports[0].services[1].proto, 17);
 }
 
 }  // namespace
