@@ -15,8 +15,10 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -47,6 +49,13 @@ class Testbed:
         self.peer_ns = f"sl-pe-{self.tag}"
         self._up = False
         self.dataplanes = []
+        self._workdir = None
+
+    def workdir(self):
+        """A private temporary directory for logs and stats files, removed by down()."""
+        if self._workdir is None:
+            self._workdir = tempfile.mkdtemp(prefix=f"sluice-bed-{self.tag}-")
+        return self._workdir
 
     # Names and addresses of link i.
     def dp_if(self, i=0):
@@ -94,6 +103,9 @@ class Testbed:
         for ns in (self.dp_ns, self.peer_ns):
             if os.path.exists(f"/var/run/netns/{ns}"):
                 sh("ip", "netns", "del", ns, check=False)
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
         self._up = False
 
     def __enter__(self):
@@ -132,11 +144,11 @@ class Dataplane:
         self.extra = list(extra)
         self.links = bed.links if links is None else links
         self.binary = binary or dataplane_binary()
-        self.stats_file = f"/tmp/sluice-stats-{bed.tag}-{os.getpid()}.json"
+        self.stats_file = os.path.join(bed.workdir(), f"stats-{len(bed.dataplanes)}.json")
         self.proc = None
         self.lines = []
         self._q = queue.Queue()
-        self.stderr_path = f"/tmp/sluice-dp-{bed.tag}-{os.getpid()}.log"
+        self.stderr_path = os.path.join(bed.workdir(), f"dataplane-{id(self)}.log")
         self.returncode = None
         self.vdev_extra = ""  # appended to every --vdev, e.g. ",qpairs=2"
         # Appended to every --port, e.g. ",services=80" for the "xdp" and "auto" modes, in
