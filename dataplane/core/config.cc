@@ -274,6 +274,17 @@ result<parse_outcome> parse_options(int argc, char** argv) {
                    "write stats as JSON here on SIGUSR1 and at exit");
     app.add_option("--stats-interval", out.config.stats_interval_s,
                    "print stats every N seconds (0: only on SIGUSR1 and at exit)");
+    app.add_option("--instance", out.config.instance,
+                   "control-plane instance whose shared memory to attach (docs/shm.md); "
+                   "none: run without a control plane")
+        ->check([](const std::string& v) {
+            const bool ok = !v.empty() && v.size() <= 64 &&
+                            v.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                "0123456789_.-") == std::string::npos;
+            return ok ? std::string() : "instance names are 1-64 of [A-Za-z0-9_.-]";
+        });
+    app.add_option("--shm-dir", out.config.shm_dir,
+                   "directory of the shared-memory segments (default /dev/shm)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

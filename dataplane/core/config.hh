@@ -55,6 +55,8 @@ struct dp_config {
     std::uint8_t ttl = 64;
     std::string stats_file;              // JSON written on SIGUSR1 and at exit
     std::uint32_t stats_interval_s = 0;  // print stats every N seconds; 0: only on demand
+    std::string instance;                // control-plane instance: shm segments to attach
+    std::string shm_dir = "/dev/shm";    // where those segments live (tests use a temp dir)
     std::string xdp_prog;                // BPF object for afxdp ports; "": the default one
 };
 

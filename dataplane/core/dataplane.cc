@@ -13,6 +13,7 @@
 #include <set>
 
 #include "log.hh"
+#include "shm_link.hh"
 
 namespace sluice::dp::core {
 
@@ -247,6 +248,22 @@ status dataplane::setup() {
         }
         w->set_peers(peers);
     }
+    if (!cfg_.instance.empty()) {
+        auto link = shm_link::attach(cfg_.instance, cfg_.shm_dir);
+        if (!link) {
+            return error{link.message()};
+        }
+        shm_ = std::move(link).value();
+        for (auto& w : workers_) {
+            auto l = shm_->register_worker(w->lcore());
+            if (!l) {
+                return error{"control-plane stats segment: " + l.message()};
+            }
+            w->link_shm(l.value());
+        }
+        log::info("control plane: attached instance {} ({}), {} worker slot(s) registered",
+                  cfg_.instance, cfg_.shm_dir, workers_.size());
+    }
     return ok_status();
 }
 
@@ -307,6 +324,9 @@ std::uint64_t dataplane::shutdown() {
     if (launched_) {
         rte_eal_mp_wait_lcore();
         launched_ = false;
+    }
+    if (shm_ != nullptr) {
+        shm_->deregister_all();  // the control plane stops waiting for these lcores at once
     }
     std::uint64_t leaked = 0;
     if (!ports_.empty()) {

@@ -17,6 +17,7 @@
 #include "config.hh"
 #include "port.hh"
 #include "result.hh"
+#include "shm_link.hh"
 #include "worker.hh"
 
 namespace sluice::dp::core {
@@ -62,6 +63,7 @@ private:
     std::set<int> xsk_fds_;  // AF_XDP sockets of the ports opened so far (mode report)
     std::vector<std::unique_ptr<net::iface>> ifaces_;
     std::vector<std::unique_ptr<worker>> workers_;
+    std::unique_ptr<shm_link> shm_;  // set when attached to a control-plane instance
     bool launched_ = false;
     bool main_is_worker_ = false;
     std::atomic<bool> stop_workers_{false};

@@ -1,6 +1,8 @@
 // Worker lcore loop; see worker.hh. Runs on the worker's lcore.
 #include "worker.hh"
 
+#include "shm_link.hh"
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_pause.h>
@@ -72,6 +74,9 @@ void worker::start() noexcept {
 
 std::uint32_t worker::poll_once(std::uint64_t now) noexcept {
     std::uint32_t total = 0;
+    if (shm_ != nullptr) {
+        shm_->poll();  // the generation check, between bursts
+    }
     rte_mbuf* pkts[net::burst_size];
     for (const rx_binding& b : rx_) {
         const std::uint16_t n = rte_eth_rx_burst(b.port, b.queue, pkts, net::burst_size);
@@ -83,6 +88,9 @@ std::uint32_t worker::poll_once(std::uint64_t now) noexcept {
     drain_ring(now);
     if (now >= next_timer_) {
         stack_.tick(now);
+        if (shm_ != nullptr) {
+            shm_->tick(now, stack_, stats_);
+        }
         next_timer_ = now + timer_cycles_;
     }
     stack_.flush();

@@ -20,6 +20,8 @@
 
 namespace sluice::dp::core {
 
+class lcore_link;
+
 struct rx_binding {
     std::uint16_t port = 0;
     std::uint16_t queue = 0;
@@ -57,6 +59,8 @@ public:
     [[nodiscard]] status create_ring(int socket_id);
     void set_peers(std::vector<worker*> peers) { peers_ = std::move(peers); }
     void announce_on(std::uint16_t port) { announce_.push_back(port); }
+    // Links the worker to the control plane's shared memory (optional; see shm_link.hh).
+    void link_shm(lcore_link* l) noexcept { shm_ = l; }
 
     // The lcore entry: sends announcements, then polls until `quit` becomes true. When the main
     // lcore is the only lcore, it passes `housekeeping`, called about every 50 ms.
@@ -86,6 +90,7 @@ private:
     std::vector<worker*> peers_;
     std::vector<std::uint16_t> announce_;
     rte_ring* ring_ = nullptr;
+    lcore_link* shm_ = nullptr;
     std::uint64_t next_timer_ = 0;
     std::uint64_t timer_cycles_ = 0;
     lcore_stats stats_;

@@ -5,6 +5,9 @@ sluice-dataplane on the dataplane end with --no-pci, talks to it with Linux ping
 scapy from the peer namespace, and removes everything afterwards, even on failure.
 """
 import os
+import shutil
+import stat
+import tempfile
 import subprocess
 import sys
 import time
@@ -215,3 +218,19 @@ def test_two_workers_share_what_they_learn(bed):
     assert s["ports"][0]["totals"]["events"]["arp_request_tx"] >= 1
     assert all(l["ring_drops"] == 0 for l in s["lcores"])
     assert dp.stop() == 0, dp.log()
+
+
+def test_control_plane_segments_are_attached_and_released(bed):
+    shm = tempfile.mkdtemp(prefix="sluice-shm-", dir="/dev/shm")
+    try:
+        dp = Dataplane(bed, "af_packet",
+                       extra=["--instance", f"it{bed.tag}", "--shm-dir", shm]).start()
+        assert "control plane: attached instance" in dp.log()
+        assert "1 worker slot(s) registered" in dp.log()
+        for seg in ("config", "stats"):
+            st = os.stat(os.path.join(shm, f"sluice-it{bed.tag}-{seg}"))
+            assert stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        assert bed.ping(count=2, interval=0.1)[1] == 2, dp.log()
+        assert dp.stop() == 0, dp.log()
+    finally:
+        shutil.rmtree(shm, ignore_errors=True)

@@ -213,6 +213,21 @@ TEST(options, unknown_option_is_an_error) {
     EXPECT_NE(r.message().find("--colour"), std::string::npos) << r.message();
 }
 
+TEST(options, instance_name_is_checked) {
+    const char* argv[] = {"sluice-dataplane", "--port", "dev=x,addr=1.2.3.4/24", "--instance",
+                          "bad/name"};
+    auto r = parse_options(5, const_cast<char**>(argv));
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.message().find("instance names are 1-64 of [A-Za-z0-9_.-]"), std::string::npos)
+        << r.message();
+    const char* good[] = {"sluice-dataplane", "--port", "dev=x,addr=1.2.3.4/24", "--instance",
+                          "edge-1", "--shm-dir", "/tmp/x"};
+    auto g = parse_options(7, const_cast<char**>(good));
+    ASSERT_TRUE(g.ok()) << g.message();
+    EXPECT_EQ(g->config.instance, "edge-1");
+    EXPECT_EQ(g->config.shm_dir, "/tmp/x");
+}
+
 TEST(options, help_is_not_an_error) {
     const char* argv[] = {"sluice-dataplane", "--help"};
     auto r = parse_options(2, const_cast<char**>(argv));
