@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string_view>
 #include <vector>
 
@@ -38,9 +39,7 @@ void install_signals() {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     namespace core = sluice::dp::core;
     namespace log = sluice::dp::log;
 
@@ -119,4 +118,19 @@ int main(int argc, char** argv) {
     }
     rte_eal_cleanup();
     return rc;
+}
+
+}  // namespace
+
+// Exceptions end here at the latest (STYLE.md): set-up code may throw std::bad_alloc and the
+// like; the dataplane's packet path does not throw.
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const std::exception& e) {
+        sluice::dp::log::error("unexpected exception: {}", e.what());
+    } catch (...) {
+        sluice::dp::log::error("unexpected exception");
+    }
+    return 1;
 }
