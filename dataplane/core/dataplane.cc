@@ -255,11 +255,11 @@ status dataplane::setup() {
         }
         shm_ = std::move(link).value();
         for (auto& w : workers_) {
-            auto l = shm_->register_worker(w->lcore());
-            if (!l) {
-                return error{"control-plane stats segment: " + l.message()};
+            auto slot = shm_->register_worker(w->lcore());
+            if (!slot) {
+                return error{"control-plane stats segment: " + slot.message()};
             }
-            w->link_shm(l.value());
+            w->link_shm(slot.value());
         }
         log::info("control plane: attached instance {} ({}), {} worker slot(s) registered",
                   cfg_.instance, cfg_.shm_dir, workers_.size());

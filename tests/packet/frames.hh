@@ -50,10 +50,12 @@ inline std::uint16_t inet_checksum(const bytes& b, std::size_t off, std::size_t 
 }
 
 inline bytes eth(const mac& dst, const mac& src, std::uint16_t type, const bytes& payload) {
-    bytes b(14);
-    std::copy(dst.begin(), dst.end(), b.begin());
-    std::copy(src.begin(), src.end(), b.begin() + 6);
-    put16(b, 12, type);
+    bytes b;
+    b.reserve(14 + payload.size());
+    b.insert(b.end(), dst.begin(), dst.end());
+    b.insert(b.end(), src.begin(), src.end());
+    b.push_back(static_cast<std::uint8_t>(type >> 8));
+    b.push_back(static_cast<std::uint8_t>(type));
     b.insert(b.end(), payload.begin(), payload.end());
     return b;
 }

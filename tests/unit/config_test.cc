@@ -157,7 +157,7 @@ INSTANTIATE_TEST_SUITE_P(
         file_case{"services_not_list",
                   "ports:\n  - dev: afxdp:e\n    address: 1.2.3.4/24\n    services: 80\n",
                   ":4: ports[0].services: expected a non-empty list"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& p) { return std::string(p.param.name); });
 
 TEST(config_file, missing_file_is_reported) {
     auto r = load_config_file("/nonexistent/sluice.yaml", {});

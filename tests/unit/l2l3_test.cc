@@ -54,7 +54,7 @@ TEST_P(l2l3_table, frame_gives_its_drop_reason_event_and_replies) {
 
 INSTANTIATE_TEST_SUITE_P(cases, l2l3_table,
                          ::testing::ValuesIn(l2l3_cases(dpdk_env::get().our_mac)),
-                         [](const auto& info) { return info.param.name; });
+                         [](const auto& p) { return p.param.name; });
 
 TEST(icmp, echo_reply_swaps_addresses_and_keeps_payload) {
     auto& env = dpdk_env::get();
