@@ -38,6 +38,9 @@ struct dp_config {
     std::uint8_t ttl = 64;
     std::string stats_file;              // JSON written on SIGUSR1 and at exit
     std::uint32_t stats_interval_s = 0;  // print stats every N seconds; 0: only on demand
+    // TCP test applications (issue 3), each "tcp-echo:PORT", "tcp-source:PORT:BYTES" or
+    // "tcp-sink:PORT" (dataplane/apps/tcp_apps.hh), validated at parse time.
+    std::vector<std::string> apps;
 };
 
 // Parses Sluice's own arguments (EAL's already removed). argv[0] is the program name.

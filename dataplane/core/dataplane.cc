@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "../apps/tcp_apps.hh"
 #include "log.hh"
 
 namespace sluice::dp::core {
@@ -223,6 +224,30 @@ status dataplane::setup() {
             return s;
         }
         w->set_peers(peers);
+    }
+    return start_apps();
+}
+
+status dataplane::start_apps() {
+    for (auto& w : workers_) {
+        if (!w->tcp().ok()) {
+            return error{"worker " + std::to_string(w->lcore()) + ": TCP connection table: " +
+                         rte_strerror(rte_errno)};
+        }
+        for (const auto& text : cfg_.apps) {
+            auto spec = apps::parse_tcp_app(text);
+            if (!spec) {
+                return error{spec.message()};
+            }
+            auto h = apps::start_tcp_app(*spec, w->tcp());
+            if (!h) {
+                return error{h.message()};
+            }
+            apps_.push_back(std::move(h).value());
+        }
+    }
+    for (const auto& text : cfg_.apps) {
+        log::info("TCP app {} on every worker", text);
     }
     return ok_status();
 }

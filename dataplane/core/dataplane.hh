@@ -47,6 +47,7 @@ public:
     }
 
 private:
+    [[nodiscard]] status start_apps();
     [[nodiscard]] status create_pools(const std::vector<unsigned>& worker_lcores,
                                       const std::vector<std::uint16_t>& port_ids,
                                       const std::vector<std::vector<unsigned>>& serving);
@@ -57,6 +58,9 @@ private:
     std::uint16_t data_room_ = 0;
     std::vector<port_info> ports_;
     std::vector<std::unique_ptr<net::iface>> ifaces_;
+    // TCP test applications (--app), one handler per worker and app; declared before workers_
+    // so that they outlive every connection.
+    std::vector<std::unique_ptr<net::tcp::tcp_handler>> apps_;
     std::vector<std::unique_ptr<worker>> workers_;
     bool launched_ = false;
     bool main_is_worker_ = false;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../net/stack.hh"
+#include "../net/tcp/tcp_stack.hh"
 #include "result.hh"
 
 namespace sluice::dp::core {
@@ -73,6 +74,8 @@ public:
     [[nodiscard]] const lcore_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] net::stack& stack() noexcept { return stack_; }
     [[nodiscard]] const net::stack& stack() const noexcept { return stack_; }
+    // This lcore's TCP (issue 3); attached to stack() for IPv4 protocol 6.
+    [[nodiscard]] net::tcp::tcp_stack& tcp() noexcept { return *tcp_; }
 
 private:
     static void on_learned(void* ctx, std::uint16_t port, rte_be32_t ip,
@@ -82,6 +85,7 @@ private:
     unsigned lcore_;
     unsigned index_;
     net::stack stack_;
+    std::unique_ptr<net::tcp::tcp_stack> tcp_;
     std::vector<rx_binding> rx_;
     std::vector<worker*> peers_;
     std::vector<std::uint16_t> announce_;

@@ -5,6 +5,7 @@
 #include <rte_ip.h>
 
 #include "stack.hh"
+#include "tcp/tcp_stack.hh"
 
 namespace sluice::dp::net {
 
@@ -83,8 +84,14 @@ void stack::ipv4_input(port_ctx& pc, rte_mbuf* m, std::uint64_t now) noexcept {
         case IPPROTO_ICMP:
             rte_pktmbuf_adj(m, static_cast<std::uint16_t>(ihl));
             return icmp_input(pc, m, src, now);
+        case IPPROTO_TCP:
+            if (tcp_ != nullptr) {
+                const rte_be32_t dst = ih->dst_addr;
+                rte_pktmbuf_adj(m, static_cast<std::uint16_t>(ihl));
+                return tcp_->input(ifc.port_id, m, src, dst, now);
+            }
+            return drop(pc, m, drop_reason::ipv4_proto_unhandled);
         default:
-            // The TCP stack attaches here (docs/architecture.md, "Packet path").
             return drop(pc, m, drop_reason::ipv4_proto_unhandled);
     }
 }

@@ -1,0 +1,86 @@
+// Internals shared by the TCP connection code (tcp_stack.cc, tcp_input.cc, tcp_output.cc).
+// Everything here runs on the lcore that owns the tcp_stack. Not for use outside net/tcp.
+#pragma once
+
+#include <rte_ip.h>
+#include <rte_tcp.h>
+
+#include "net/stack.hh"
+#include "net/tcp/tcp_stack.hh"
+
+namespace sluice::dp::net::tcp {
+
+// TCP header flag bits (RFC 9293 §3.1).
+inline constexpr std::uint8_t th_fin = RTE_TCP_FIN_FLAG;
+inline constexpr std::uint8_t th_syn = RTE_TCP_SYN_FLAG;
+inline constexpr std::uint8_t th_rst = RTE_TCP_RST_FLAG;
+inline constexpr std::uint8_t th_psh = RTE_TCP_PSH_FLAG;
+inline constexpr std::uint8_t th_ack = RTE_TCP_ACK_FLAG;
+
+// A parsed incoming segment (host order).
+struct segment {
+    seq_t seq = 0;
+    seq_t ack = 0;
+    std::uint32_t wnd = 0;     // raw 16-bit window, not yet scaled
+    std::uint32_t hdr_len = 0;
+    std::uint32_t len = 0;     // payload bytes
+    std::uint8_t flags = 0;
+    tcp_options opt{};
+    [[nodiscard]] bool has(std::uint8_t f) const noexcept { return (flags & f) != 0; }
+    // SEG.LEN: payload plus SYN and FIN (RFC 9293 §3.3.1).
+    [[nodiscard]] std::uint32_t seg_len() const noexcept {
+        return len + (has(th_syn) ? 1U : 0U) + (has(th_fin) ? 1U : 0U);
+    }
+};
+
+// Friend of tcp_stack: the connection machinery as free functions over its state.
+struct tcp_detail {
+    // tcp_stack.cc: pool, table, lifecycle.
+    static tcb* alloc(tcp_stack& s, const flow_key& k, std::uint16_t port) noexcept;
+    static void free_tcb(tcp_stack& s, tcb& t) noexcept;
+    static void finish(tcp_stack& s, tcb& t, close_reason why) noexcept;
+    static void notify_closed(tcp_stack& s, tcb& t, close_reason why) noexcept;
+    static void enter_time_wait(tcp_stack& s, tcb& t) noexcept;
+    static void established(tcp_stack& s, tcb& t) noexcept;
+    // Makes `t` inert at once (no events, buffers released) and frees it at the next tick, so
+    // that abort()/close() are safe from inside a handler callback.
+    static void doom(tcp_stack& s, tcb& t) noexcept;
+    static void deliver(tcp_stack& s, tcb& t, const rx_view& v) noexcept;
+    static seq_t make_isn(const tcp_stack& s, const flow_key& k) noexcept;
+    static queue_stats& stats(tcp_stack& s, std::uint16_t port) noexcept {
+        return s.ip_.stats(port);
+    }
+    static const iface& ifc_of(tcp_stack& s, std::uint16_t port) noexcept;
+    static void on_rtx_timer(core::timer_wheel& w, core::timer_node& n, void* ctx) noexcept;
+    static void on_delack_timer(core::timer_wheel& w, core::timer_node& n, void* ctx) noexcept;
+    static void arm_rtx(tcp_stack& s, tcb& t) noexcept;
+    static void sndq_drop_acked(tcb& t, std::uint32_t bytes) noexcept;
+    static void sndq_free(tcb& t) noexcept;
+
+    // tcp_output.cc: building and sending segments.
+    static void send_syn(tcp_stack& s, tcb& t) noexcept;
+    static void send_ack(tcp_stack& s, tcb& t) noexcept;
+    static void send_rst_for(tcp_stack& s, std::uint16_t port, const flow_key& k,
+                             const segment& seg) noexcept;
+    static void send_rst(tcp_stack& s, tcb& t) noexcept;
+    static bool send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
+                          std::uint8_t flags) noexcept;
+    static void output(tcp_stack& s, tcb& t) noexcept;
+    static void retransmit_first(tcp_stack& s, tcb& t) noexcept;
+
+    // tcp_input.cc.
+    static void input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow_key& k,
+                      segment& seg) noexcept;
+    static bool ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept;
+    static bool data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment& seg) noexcept;
+};
+
+inline std::uint32_t window_shift_for(std::uint32_t bytes) noexcept {
+    std::uint8_t shift = 0;
+    while ((bytes >> shift) > 0xffffU && shift < max_window_shift) {
+        ++shift;
+    }
+    return shift;
+}
+
+}  // namespace sluice::dp::net::tcp
