@@ -1,0 +1,478 @@
+// The TCP connection state machine (RFC 9293 §3.10) through a real stack on the dpdk_env
+// net_ring loopback: segments in, segments out, with an injected clock. Single-segment
+// reactions are a case table; multi-step scenarios are tests of their own.
+#include <gtest/gtest.h>
+
+#include "tcp_harness.hh"
+
+namespace sluice::test {
+namespace {
+
+using dp::net::drop_reason;
+using dp::net::event;
+using tcp::tcp_state;
+
+// ---- One segment to a port without a connection (RFC 9293 §3.10.7.1 / §3.10.7.2) ----
+struct closed_case {
+    const char* name;
+    bool listening;
+    std::uint8_t flags;
+    std::uint32_t seq, ack;
+    std::size_t payload;
+    // Expected reply (flags 0: none).
+    std::uint8_t reply_flags;
+    std::uint32_t reply_seq, reply_ack;
+    std::optional<drop_reason> drop;
+};
+
+const closed_case closed_cases[] = {
+    {"syn_to_closed_port_gets_rst_ack", false, S, 100, 0, 0, R | A, 0, 101,
+     drop_reason::tcp_no_socket},
+    {"data_without_ack_gets_rst_ack_covering_it", false, P, 100, 0, 10, R | A, 0, 110,
+     drop_reason::tcp_no_socket},
+    {"ack_to_closed_port_gets_rst_from_its_ack", false, A, 100, 5555, 0, R, 5555, 0,
+     drop_reason::tcp_no_socket},
+    {"rst_to_closed_port_is_never_answered", false, R | A, 100, 5555, 0, 0, 0, 0,
+     drop_reason::tcp_no_socket},
+    {"ack_to_listener_gets_rst", true, A, 100, 777, 0, R, 777, 0, drop_reason::tcp_no_socket},
+    {"syn_to_listener_gets_syn_ack", true, S, 100, 0, 0, S | A, 0, 101, std::nullopt},
+    {"syn_ack_to_listener_gets_rst", true, S | A, 100, 9, 0, R, 9, 0,
+     drop_reason::tcp_no_socket},
+};
+
+class tcp_closed : public ::testing::TestWithParam<closed_case> {};
+
+TEST_P(tcp_closed, segment_without_connection_gets_rfc9293_answer) {
+    const closed_case& c = GetParam();
+    harness h;
+    if (c.listening) {
+        h.listen();
+    }
+    h.send(c.flags, c.seq, c.ack, payload_of(c.payload));
+    const auto o = h.out();
+    if (c.reply_flags == 0) {
+        EXPECT_TRUE(o.empty());
+    } else {
+        ASSERT_EQ(o.size(), 1U);
+        EXPECT_EQ(o[0].flags, c.reply_flags);
+        EXPECT_EQ(o[0].dport, h.peer_port);
+        if ((c.reply_flags & S) == 0) {
+            EXPECT_EQ(o[0].seq, c.reply_seq);
+        }
+        EXPECT_EQ(o[0].ack, c.reply_ack);
+    }
+    if (c.drop) {
+        EXPECT_EQ(h.dropped(*c.drop), 1U);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(cases, tcp_closed, ::testing::ValuesIn(closed_cases),
+                         [](const auto& i) { return std::string(i.param.name); });
+
+// ---- Opening ----
+
+TEST(tcp_conn, passive_open_negotiates_options_and_reaches_established) {
+    harness h;
+    h.listen();
+    h.send(S, 1000, 0, {}, harness::syn_opts(true));
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, S | A);
+    EXPECT_EQ(o[0].ack, 1001U);
+    EXPECT_TRUE(o[0].opt.has_mss);
+    EXPECT_EQ(o[0].opt.mss, 1460);
+    EXPECT_TRUE(o[0].opt.sack_permitted);
+    EXPECT_TRUE(o[0].opt.has_timestamps);
+    EXPECT_EQ(o[0].opt.ts_ecr, 1000U);
+    EXPECT_TRUE(o[0].opt.has_window_scale);
+    EXPECT_EQ(o[0].wnd, 65535);  // RFC 7323 §2.2: the SYN-ACK window is not scaled
+    EXPECT_TRUE(h.app.events.empty());
+    h.send(A, 1001, o[0].seq + 1);
+    ASSERT_EQ(h.app.events, std::vector<std::string>{"established"});
+    EXPECT_EQ(h.app.conn->state, tcp_state::established);
+    EXPECT_EQ(h.app.conn->smss, 1460 - 12);  // RFC 6691: timestamps take 12 bytes
+    EXPECT_EQ(h.app.conn->snd_wscale, 7);
+    EXPECT_TRUE(h.out().empty());
+}
+
+TEST(tcp_conn, syn_ack_is_retransmitted_and_embryo_dies_after_retries) {
+    tcp::tcp_params p;
+    p.syn_retries = 2;
+    harness h(p);
+    h.listen();
+    h.send(S, 1000, 0, {}, harness::syn_opts());
+    ASSERT_EQ(h.out().size(), 1U);
+    h.advance_ms(1000);  // RFC 6298 §2.1 initial RTO 1 s
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, S | A);
+    h.advance_ms(2000);  // doubled
+    EXPECT_EQ(h.out().size(), 1U);
+    h.advance_ms(4000);
+    EXPECT_TRUE(h.out().empty());
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+    EXPECT_EQ(h.counted(event::tcp_timeout), 1U);
+}
+
+TEST(tcp_conn, full_backlog_drops_further_syns) {
+    harness h;
+    h.listen(1);
+    h.send(S, 1000, 0);
+    h.peer_port = 40001;
+    h.send(S, 2000, 0);
+    EXPECT_EQ(h.out().size(), 1U);
+    EXPECT_EQ(h.dropped(drop_reason::tcp_backlog_full), 1U);
+}
+
+TEST(tcp_conn, active_open_sends_syn_and_completes_on_syn_ack) {
+    harness h;
+    tcp::connection* c =
+        h.tcp->connect(h.env.port, rte_cpu_to_be_32(peer_ip), 8080, &h.app, nullptr, 0);
+    ASSERT_NE(c, nullptr);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, S);
+    EXPECT_EQ(o[0].dport, 8080);
+    EXPECT_EQ(c->state, tcp_state::syn_sent);
+    h.our_port = o[0].sport;
+    h.peer_port = 8080;
+    h.send(S | A, 5000, o[0].seq + 1, {}, harness::syn_opts());
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, A);
+    EXPECT_EQ(o[0].ack, 5001U);
+    EXPECT_EQ(h.app.events, std::vector<std::string>{"established"});
+    EXPECT_EQ(c->state, tcp_state::established);
+}
+
+TEST(tcp_conn, rst_answering_our_syn_reports_refused) {
+    harness h;
+    tcp::connection* c =
+        h.tcp->connect(h.env.port, rte_cpu_to_be_32(peer_ip), 8080, &h.app, nullptr, 0);
+    ASSERT_NE(c, nullptr);
+    auto o = h.out();
+    h.our_port = o[0].sport;
+    h.peer_port = 8080;
+    h.send(R | A, 0, o[0].seq + 1);
+    EXPECT_EQ(h.app.events, std::vector<std::string>{"closed:refused"});
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+}
+
+TEST(tcp_conn, connect_gives_up_at_its_timeout) {
+    harness h;
+    ASSERT_NE(h.tcp->connect(h.env.port, rte_cpu_to_be_32(peer_ip), 8080, &h.app, nullptr, 2500),
+              nullptr);
+    h.advance_ms(2600);
+    EXPECT_EQ(h.app.events, std::vector<std::string>{"closed:timeout"});
+    EXPECT_EQ(h.out().size(), 2U);  // SYN at 0 and the retransmission at 1 s
+}
+
+TEST(tcp_conn, simultaneous_open_goes_through_syn_received) {
+    harness h;
+    tcp::connection* c =
+        h.tcp->connect(h.env.port, rte_cpu_to_be_32(peer_ip), 8080, &h.app, nullptr, 0);
+    auto o = h.out();
+    h.our_port = o[0].sport;
+    h.peer_port = 8080;
+    const std::uint32_t iss = o[0].seq;
+    h.send(S, 7000, 0, {}, harness::syn_opts());  // the peer's own SYN crosses ours
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, S | A);
+    EXPECT_EQ(o[0].seq, iss);
+    EXPECT_EQ(c->state, tcp_state::syn_received);
+    h.send(S | A, 7000, iss + 1);  // its SYN-ACK: a SYN in a synchronized state ...
+    h.send(A, 7001, iss + 1);      // ... and then the plain ACK of our SYN
+    EXPECT_EQ(h.app.events, std::vector<std::string>{"established"});
+}
+
+// ---- Data ----
+
+TEST(tcp_conn, in_order_data_is_delivered_and_ack_is_delayed_up_to_40ms) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(100);
+    h.send(A | P, 1001, iss + 1, d);
+    EXPECT_EQ(h.app.data, d);
+    EXPECT_TRUE(h.out().empty());  // delayed
+    h.advance_ms(39);
+    EXPECT_TRUE(h.out().empty());
+    h.advance_ms(1);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 1101U);
+    EXPECT_EQ(h.counted(event::tcp_delayed_ack), 1U);
+}
+
+TEST(tcp_conn, every_second_segment_is_acked_at_once) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.send(A, 1001, iss + 1, payload_of(1000));
+    EXPECT_TRUE(h.out().empty());
+    h.send(A, 2001, iss + 1, payload_of(1000));
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 3001U);
+}
+
+TEST(tcp_conn, out_of_order_data_gets_immediate_sack_and_is_delivered_when_hole_fills) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes a = payload_of(500, 1), b = payload_of(500, 2);
+    h.send(A, 1501, iss + 1, b);  // the second half first
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 1001U);  // duplicate ACK ...
+    ASSERT_EQ(o[0].opt.sack_count, 1U);  // ... with the block we hold (RFC 2018)
+    EXPECT_EQ(o[0].opt.sack[0].left, 1501U);
+    EXPECT_EQ(o[0].opt.sack[0].right, 2001U);
+    EXPECT_TRUE(h.app.data.empty());
+    h.send(A, 1001, iss + 1, a);
+    bytes both = a;
+    append(both, b);
+    EXPECT_EQ(h.app.data, both);
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 2001U);
+    EXPECT_EQ(o[0].opt.sack_count, 0U);
+}
+
+TEST(tcp_conn, duplicate_segment_is_acked_not_delivered_twice) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.send(A, 1001, iss + 1, payload_of(100));
+    h.send(A, 1001, iss + 1, payload_of(100));
+    EXPECT_EQ(h.app.data.size(), 100U);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 1101U);
+    EXPECT_EQ(h.dropped(drop_reason::tcp_unacceptable), 1U);
+}
+
+TEST(tcp_conn, send_is_segmented_by_mss_and_limited_by_initial_window) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(20000);
+    EXPECT_EQ(h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size())), 20000U);
+    auto o = h.out();
+    // RFC 6928 IW10 with SMSS 1460: 14600 bytes in 10 segments, then wait for ACKs.
+    ASSERT_EQ(o.size(), 10U);
+    bytes got;
+    for (std::size_t i = 0; i < o.size(); ++i) {
+        EXPECT_EQ(o[i].seq, iss + 1 + i * 1460);
+        EXPECT_EQ(o[i].payload.size(), 1460U);
+        append(got, o[i].payload);
+    }
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), d.begin()));
+    h.send(A, 1001, iss + 1 + 14600);
+    o = h.out();
+    ASSERT_EQ(o.size(), 4U);  // the remaining 5400 bytes
+    EXPECT_EQ(o[3].payload.size(), 5400U - 3 * 1460U);
+    EXPECT_EQ(o[3].flags & P, P);
+}
+
+TEST(tcp_conn, lost_segment_is_retransmitted_after_rto_from_the_queue) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(300);
+    h.tcp->send(*h.app.conn, d.data(), 300);
+    ASSERT_EQ(h.out().size(), 1U);
+    h.advance_ms(999);
+    EXPECT_TRUE(h.out().empty());
+    h.advance_ms(1);  // RFC 6298 §2.1: 1 s before any RTT sample
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].seq, iss + 1);
+    EXPECT_EQ(o[0].payload, d);
+    EXPECT_EQ(h.counted(event::tcp_rto), 1U);
+    h.send(A, 1001, iss + 301);
+    h.advance_ms(5000);
+    EXPECT_TRUE(h.out().empty());  // acked: the timer is off
+}
+
+TEST(tcp_conn, three_duplicate_acks_trigger_fast_retransmit) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(5 * 1460);
+    h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size()));
+    ASSERT_EQ(h.out().size(), 5U);
+    h.send(A, 1001, iss + 1 + 1460);  // segment 1 arrived, segment 2 was lost
+    EXPECT_TRUE(h.out().empty());
+    for (int i = 0; i < 3; ++i) {
+        h.send(A, 1001, iss + 1 + 1460);  // segments 3-5 arrive: three duplicates
+    }
+    auto o = h.out();
+    ASSERT_GE(o.size(), 1U);
+    EXPECT_EQ(o[0].seq, iss + 1 + 1460);
+    EXPECT_EQ(o[0].payload.size(), 1460U);
+    EXPECT_EQ(h.counted(event::tcp_fast_retransmit), 1U);
+}
+
+TEST(tcp_conn, short_send_reports_writable_once_acks_free_room) {
+    tcp::tcp_params p;
+    p.snd_buffer = 4000;
+    harness h(p);
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(6000);
+    EXPECT_EQ(h.tcp->send(*h.app.conn, d.data(), 6000), 4000U);
+    (void)h.out();
+    h.send(A, 1001, iss + 1 + 4000);
+    EXPECT_EQ(h.app.events.back(), "writable");
+}
+
+// ---- Closing ----
+
+TEST(tcp_conn, peer_fin_then_our_close_goes_close_wait_last_ack_closed) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.send(F | A, 1001, iss + 1);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 1002U);  // the FIN is acked at once
+    EXPECT_EQ(h.app.events.back(), "peer_shutdown");
+    EXPECT_EQ(h.app.conn->state, tcp_state::close_wait);
+    // Half-close: we may still send.
+    const bytes d = payload_of(10);
+    EXPECT_EQ(h.tcp->send(*h.app.conn, d.data(), 10), 10U);
+    tcp::connection* c = h.app.conn;
+    h.tcp->close(*c);
+    o = h.out();
+    ASSERT_EQ(o.size(), 2U);  // the data, then our FIN right behind it
+    EXPECT_EQ(o[0].flags, A | P);
+    EXPECT_EQ(o[0].payload, d);
+    EXPECT_EQ(o[1].flags, F | A);
+    EXPECT_EQ(o[1].seq, iss + 11);
+    EXPECT_EQ(c->state, tcp_state::last_ack);
+    h.send(A, 1002, iss + 11);  // acks the data only
+    EXPECT_EQ(h.tcp->active_connections(), 1U);
+    h.send(A, 1002, iss + 12);
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+}
+
+TEST(tcp_conn, our_close_goes_fin_wait_1_fin_wait_2_time_wait_then_frees) {
+    tcp::tcp_params p;
+    p.time_wait_ms = 500;
+    harness h(p);
+    const std::uint32_t iss = h.handshake();
+    tcp::connection* c = h.app.conn;
+    h.tcp->close(*c);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, F | A);
+    EXPECT_EQ(c->state, tcp_state::fin_wait_1);
+    h.send(A, 1001, iss + 2);
+    EXPECT_EQ(c->state, tcp_state::fin_wait_2);
+    h.send(F | A, 1001, iss + 2);
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 1002U);
+    EXPECT_EQ(c->state, tcp_state::time_wait);
+    h.send(F | A, 1001, iss + 2);  // the peer lost our ACK: ACK again
+    EXPECT_EQ(h.out().size(), 1U);
+    h.advance_ms(499);
+    EXPECT_EQ(h.tcp->active_connections(), 1U);
+    h.advance_ms(1);
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+    EXPECT_EQ(h.counted(event::tcp_time_wait), 1U);
+}
+
+TEST(tcp_conn, simultaneous_close_goes_through_closing) {
+    tcp::tcp_params p;
+    p.time_wait_ms = 100;
+    harness h(p);
+    const std::uint32_t iss = h.handshake();
+    tcp::connection* c = h.app.conn;
+    h.tcp->close(*c);
+    (void)h.out();
+    h.send(F | A, 1001, iss + 1);  // the peer's FIN does not ack ours
+    EXPECT_EQ(c->state, tcp_state::closing);
+    h.send(A, 1002, iss + 2);
+    EXPECT_EQ(c->state, tcp_state::time_wait);
+    h.advance_ms(100);
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+}
+
+TEST(tcp_conn, fin_is_retransmitted_when_not_acked) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.tcp->close(*h.app.conn);
+    ASSERT_EQ(h.out().size(), 1U);
+    h.advance_ms(1000);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags & F, F);
+    EXPECT_EQ(o[0].seq, iss + 1);
+}
+
+// ---- Resets (RFC 9293 §3.10.7.4 second check, RFC 5961 §3) ----
+
+TEST(tcp_conn, rst_at_rcv_nxt_resets_the_connection) {
+    harness h;
+    h.handshake();
+    h.send(R, 1001, 0);
+    EXPECT_EQ(h.app.events.back(), "closed:reset");
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+    EXPECT_TRUE(h.out().empty());
+}
+
+TEST(tcp_conn, rst_elsewhere_in_window_gets_challenge_ack) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.send(R, 1500, 0);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, A);
+    EXPECT_EQ(o[0].seq, iss + 1);
+    EXPECT_EQ(o[0].ack, 1001U);
+    EXPECT_EQ(h.tcp->active_connections(), 1U);
+    EXPECT_EQ(h.counted(event::tcp_challenge_ack), 1U);
+}
+
+TEST(tcp_conn, syn_on_established_connection_gets_challenge_ack) {
+    harness h;
+    h.handshake();
+    h.send(S, 1001, 0);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, A);
+    EXPECT_EQ(h.app.conn->state, tcp_state::established);
+}
+
+TEST(tcp_conn, abort_sends_rst_and_frees_at_next_tick) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.tcp->abort(*h.app.conn);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags & R, R);
+    EXPECT_EQ(o[0].seq, iss + 1);
+    h.advance_ms(1);
+    EXPECT_EQ(h.tcp->active_connections(), 0U);
+    EXPECT_EQ(h.app.events, std::vector<std::string>{"established"});  // no event for abort
+}
+
+TEST(tcp_conn, segment_outside_window_is_acked_and_dropped) {
+    harness h;
+    h.handshake();
+    h.send(A, 1001 + 1'000'000, 0, payload_of(10));
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 1001U);
+    EXPECT_TRUE(h.app.data.empty());
+}
+
+TEST(tcp_conn, every_mbuf_returns_after_traffic_and_release) {
+    const unsigned before = dpdk_env::get().in_use();
+    {
+        harness h;
+        const std::uint32_t iss = h.handshake();
+        const bytes d = payload_of(8000);
+        h.tcp->send(*h.app.conn, d.data(), 8000);
+        h.send(A, 1501, iss + 1, payload_of(300));  // held out of order
+        (void)h.out();
+    }
+    EXPECT_EQ(dpdk_env::get().in_use(), before);
+}
+
+}  // namespace
+}  // namespace sluice::test
