@@ -108,6 +108,10 @@ enum class event : std::uint8_t {
     tcp_delayed_ack,      // ACKs sent by the delayed-ACK timer
     tcp_time_wait,        // connections that entered TIME-WAIT
     tcp_timeout,          // connections given up (retries or connect timeout)
+    tcp_challenge_ack_limited,  // challenge ACKs not sent: over the RFC 5961 §7 rate limit
+    tcp_time_wait_reused, // a SYN took over a TIME-WAIT pair (RFC 6191)
+    tcp_syn_cookie_sent,  // SYN-ACKs with a cookie (backlog full, RFC 4987 §3.6)
+    tcp_syn_cookie_accepted,  // connections rebuilt from a valid cookie ACK
     count_
 };
 
@@ -121,7 +125,8 @@ constexpr std::string_view to_string(event e) noexcept {
         "tcp_segment_rx", "tcp_segment_tx", "tcp_passive_open", "tcp_active_open",
         "tcp_established", "tcp_closed", "tcp_reset_rx", "tcp_reset_tx", "tcp_rto",
         "tcp_retransmit", "tcp_fast_retransmit", "tcp_ooo_queued", "tcp_challenge_ack",
-        "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout",
+        "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout", "tcp_challenge_ack_limited",
+        "tcp_time_wait_reused", "tcp_syn_cookie_sent", "tcp_syn_cookie_accepted",
     };
     auto i = static_cast<std::size_t>(e);
     return i < names.size() ? names[i] : "unknown";

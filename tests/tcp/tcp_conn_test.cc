@@ -114,14 +114,61 @@ TEST(tcp_conn, syn_ack_is_retransmitted_and_embryo_dies_after_retries) {
     EXPECT_EQ(h.counted(event::tcp_timeout), 1U);
 }
 
-TEST(tcp_conn, full_backlog_drops_further_syns) {
-    harness h;
+TEST(tcp_conn, full_backlog_without_syn_cookies_drops_further_syns) {
+    tcp::tcp_params p;
+    p.syn_cookies = false;
+    harness h(p);
     h.listen(1);
     h.send(S, 1000, 0);
     h.peer_port = 40001;
     h.send(S, 2000, 0);
     EXPECT_EQ(h.out().size(), 1U);
     EXPECT_EQ(h.dropped(drop_reason::tcp_backlog_full), 1U);
+}
+
+// RFC 4987 §3.6: with the backlog full, a SYN gets a stateless SYN-ACK whose ISN is a cookie;
+// the ACK that returns it builds the connection with the options the SYN negotiated.
+TEST(tcp_conn, full_backlog_answers_with_syn_cookie_and_its_ack_establishes) {
+    for (const bool ts : {false, true}) {
+        SCOPED_TRACE(ts ? "with timestamps" : "without timestamps");
+        harness h;
+        h.listen(1);
+        h.send(S, 1000, 0);  // fills the backlog
+        (void)h.out();
+        h.peer_port = 40001;
+        h.send(S, 2000, 0, {}, harness::syn_opts(ts));
+        auto o = h.out();
+        ASSERT_EQ(o.size(), 1U);
+        EXPECT_EQ(o[0].flags, S | A);
+        EXPECT_EQ(o[0].ack, 2001U);
+        EXPECT_EQ(o[0].opt.mss, 1460);
+        EXPECT_EQ(o[0].opt.has_window_scale, ts);  // only timestamps can carry it back
+        EXPECT_EQ(o[0].opt.sack_permitted, ts);
+        EXPECT_EQ(h.tcp->active_connections(), 1U);  // no state for the cookie
+        EXPECT_EQ(h.counted(event::tcp_syn_cookie_sent), 1U);
+        bytes ack_opts;
+        if (ts) {
+            std::array<std::uint8_t, tcp::max_option_bytes> b{};
+            const std::size_t n =
+                tcp::build_segment_options(b, true, 1001, o[0].opt.ts_val, {});
+            ack_opts.assign(b.begin(), b.begin() + static_cast<long>(n));
+        }
+        h.send(A, 2001, o[0].seq + 1, payload_of(10), ack_opts);
+        ASSERT_EQ(h.app.events.size(), 2U);
+        EXPECT_EQ(h.app.events[0], "established");
+        EXPECT_EQ(h.app.events[1], "data:10");
+        EXPECT_EQ(h.counted(event::tcp_syn_cookie_accepted), 1U);
+        EXPECT_EQ(h.app.conn->smss, ts ? 1460 - 12 : 1460);
+        EXPECT_EQ(h.app.conn->snd_wscale, ts ? 7 : 0);
+        EXPECT_EQ(h.app.conn->sack_ok, ts);
+        // A forged cookie is refused with RST.
+        h.peer_port = 40002;
+        h.send(A, 3001, o[0].seq + 12345);
+        o = h.out();
+        ASSERT_FALSE(o.empty());
+        EXPECT_EQ(o.back().flags, R);
+        EXPECT_EQ(h.counted(event::tcp_syn_cookie_accepted), 1U);
+    }
 }
 
 TEST(tcp_conn, active_open_sends_syn_and_completes_on_syn_ack) {
@@ -376,6 +423,30 @@ TEST(tcp_conn, our_close_goes_fin_wait_1_fin_wait_2_time_wait_then_frees) {
     EXPECT_EQ(h.counted(event::tcp_time_wait), 1U);
 }
 
+TEST(tcp_conn, newer_syn_takes_over_time_wait_pair) {
+    tcp::tcp_params p;
+    p.time_wait_ms = 60'000;
+    harness h(p);
+    const std::uint32_t iss = h.handshake();
+    h.tcp->close(*h.app.conn);
+    h.send(A, 1001, iss + 2);
+    h.send(F | A, 1001, iss + 2);
+    (void)h.out();
+    ASSERT_EQ(h.counted(event::tcp_time_wait), 1U);
+    // RFC 6191 without timestamps: an old sequence number only gets an ACK ...
+    h.send(S, 500, 0);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, A);
+    // ... a SYN above RCV.NXT opens a new connection at once.
+    h.send(S, 90000, 0);
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, S | A);
+    EXPECT_EQ(o[0].ack, 90001U);
+    EXPECT_EQ(h.counted(event::tcp_time_wait_reused), 1U);
+}
+
 TEST(tcp_conn, simultaneous_close_goes_through_closing) {
     tcp::tcp_params p;
     p.time_wait_ms = 100;
@@ -426,6 +497,21 @@ TEST(tcp_conn, rst_elsewhere_in_window_gets_challenge_ack) {
     EXPECT_EQ(o[0].ack, 1001U);
     EXPECT_EQ(h.tcp->active_connections(), 1U);
     EXPECT_EQ(h.counted(event::tcp_challenge_ack), 1U);
+}
+
+TEST(tcp_conn, challenge_acks_are_rate_limited_per_second) {
+    tcp::tcp_params p;
+    p.challenge_ack_limit = 3;
+    harness h(p);
+    h.handshake();
+    for (int i = 0; i < 5; ++i) {
+        h.send(R, 1500, 0);
+    }
+    EXPECT_EQ(h.out().size(), 3U);
+    EXPECT_EQ(h.counted(event::tcp_challenge_ack_limited), 2U);
+    h.advance_ms(1000);  // a new second, a new budget
+    h.send(R, 1500, 0);
+    EXPECT_EQ(h.out().size(), 1U);
 }
 
 TEST(tcp_conn, syn_on_established_connection_gets_challenge_ack) {

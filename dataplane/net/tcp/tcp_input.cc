@@ -119,6 +119,11 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
             }
         }
         const bool syn_only = seg.has(th_syn) && !seg.has(th_ack) && !seg.has(th_rst);
+        const bool ack_only = seg.has(th_ack) && !seg.has(th_syn) && !seg.has(th_rst);
+        if (li != tcp_stack::max_listeners && ack_only && s.params_.syn_cookies &&
+            accept_cookie(s, port, k, seg, li) != nullptr) {
+            return input(s, port, m, k, seg);  // now as SYN-RECEIVED: the ACK completes it
+        }
         if (li == tcp_stack::max_listeners || !syn_only) {
             // §3.10.7.1 CLOSED (and §3.10.7.2: an ACK to a listener gets a RST too).
             st.drop(drop_reason::tcp_no_socket);
@@ -128,7 +133,11 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
         }
         auto& l = s.listeners_[li];
         if (l.pending >= l.backlog) {
-            st.drop(drop_reason::tcp_backlog_full);  // SYN cookies: not yet (docs/tcp.md)
+            if (s.params_.syn_cookies) {
+                send_cookie_syn_ack(s, port, k, seg);  // stateless (RFC 4987 §3.6)
+            } else {
+                st.drop(drop_reason::tcp_backlog_full);
+            }
             rte_pktmbuf_free(m);
             return;
         }
@@ -212,6 +221,20 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
         }
         return;
     }
+    // RFC 6191 §2: a SYN may take over a TIME-WAIT pair if its timestamp is newer than
+    // TS.Recent, or, without timestamps, its sequence number is above RCV.NXT (RFC 1122
+    // §4.2.2.13).
+    if (t.state == tcp_state::time_wait && seg.has(th_syn) && !seg.has(th_ack) &&
+        !seg.has(th_rst)) {
+        const bool newer = t.ts_ok && seg.opt.has_timestamps
+                               ? seq_gt(seg.opt.ts_val, t.ts_recent)
+                               : !t.ts_ok && !seg.opt.has_timestamps && seq_gt(seg.seq, t.rcv_nxt);
+        if (newer) {
+            st.count(event::tcp_time_wait_reused);
+            free_tcb(s, t);
+            return input(s, port, m, k, seg);  // no TCB now: goes to the listener
+        }
+    }
     // RFC 7323 §5.3 PAWS: an old timestamp on a non-RST segment is a duplicate.
     if (t.ts_ok && seg.opt.has_timestamps && !seg.has(th_rst) &&
         seq_lt(seg.opt.ts_val, t.ts_recent)) {
@@ -237,8 +260,7 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
     if (seg.has(th_rst)) {
         rte_pktmbuf_free(m);
         if (seg.seq != t.rcv_nxt) {
-            st.count(event::tcp_challenge_ack);
-            send_ack(s, t);
+            challenge_ack(s, t);
             return;
         }
         st.count(event::tcp_reset_rx);
@@ -251,8 +273,7 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
     }
     // Fourth check: SYN in a synchronized state. RFC 5961 §4.2: challenge ACK.
     if (seg.has(th_syn)) {
-        st.count(event::tcp_challenge_ack);
-        send_ack(s, t);
+        challenge_ack(s, t);
         rte_pktmbuf_free(m);
         return;
     }
@@ -339,8 +360,7 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
     // since after an RTO SND.NXT moves back while ACKs for later data may still arrive.
     if (!ack_in_rfc5961_window(seg.ack, t.snd_una, t.snd_max, t.max_snd_wnd)) {
         st.drop(drop_reason::tcp_bad_ack);
-        st.count(event::tcp_challenge_ack);
-        send_ack(s, t);
+        challenge_ack(s, t);
         return false;
     }
     const std::uint32_t wnd = seg.wnd << t.snd_wscale;
@@ -499,6 +519,45 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
         s.wheel_.arm_after(t.delack_timer, s.params_.delack_ms, &on_delack_timer, &t);
     }
     return true;
+}
+
+tcb* tcp_detail::accept_cookie(tcp_stack& s, std::uint16_t port, const flow_key& k,
+                               const segment& seg, std::size_t li) noexcept {
+    const auto mss = s.cookies_.decode(cookie_flow(k), seg.seq, seg.ack, s.now_ms_ / 1000);
+    if (!mss) {
+        return nullptr;
+    }
+    tcb* t = alloc(s, k, port);
+    if (t == nullptr) {
+        stats(s, port).drop(drop_reason::tcp_table_full);
+        return nullptr;
+    }
+    stats(s, port).count(event::tcp_syn_cookie_accepted);
+    // Rebuild what the SYN negotiated: MSS from the cookie; window scale and SACK from our
+    // TSval echoed in TSecr when timestamps were on, else none (we did not offer them).
+    tcp_options o{};
+    o.has_mss = true;
+    o.mss = *mss;
+    if (seg.opt.has_timestamps) {
+        const auto ts = syn_cookie_codec::decode_ts(seg.opt.ts_ecr);
+        o.has_timestamps = true;
+        o.ts_val = seg.opt.ts_val;
+        o.has_window_scale = ts.window_shift.has_value();
+        o.window_shift = ts.window_shift.value_or(0);
+        o.sack_permitted = ts.sack_permitted;
+    }
+    negotiate(*t, o, static_cast<std::uint16_t>(ifc_of(s, port).mtu - 40));
+    ++s.listeners_[li].pending;  // established() takes it back
+    t->listener = static_cast<std::uint16_t>(li);
+    t->state = tcp_state::syn_received;
+    t->irs = seg.seq - 1;
+    t->rcv_nxt = seg.seq;
+    t->iss = seg.ack - 1;
+    t->snd_una = t->iss;
+    t->snd_nxt = seg.ack;
+    t->snd_max = seg.ack;
+    t->snd_wl1 = seg.seq;
+    return t;
 }
 
 void tcp_detail::deliver(tcp_stack& s, tcb& t, const rx_view& v) noexcept {

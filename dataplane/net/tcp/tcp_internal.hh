@@ -54,6 +54,15 @@ struct tcp_detail {
     static void on_rtx_timer(core::timer_wheel& w, core::timer_node& n, void* ctx) noexcept;
     static void on_delack_timer(core::timer_wheel& w, core::timer_node& n, void* ctx) noexcept;
     static void arm_rtx(tcp_stack& s, tcb& t) noexcept;
+    static void challenge_ack(tcp_stack& s, tcb& t) noexcept;
+    static flow4 cookie_flow(const flow_key& k) noexcept {
+        return flow4{k.remote_addr[0], k.local_addr[0], k.remote_port, k.local_port};
+    }
+    static void send_cookie_syn_ack(tcp_stack& s, std::uint16_t port, const flow_key& k,
+                                    const segment& seg) noexcept;
+    // An ACK to a listener without a TCB: rebuilds the connection if it carries a valid cookie.
+    static tcb* accept_cookie(tcp_stack& s, std::uint16_t port, const flow_key& k,
+                              const segment& seg, std::size_t listener) noexcept;
     static void sndq_drop_acked(tcb& t, std::uint32_t bytes) noexcept;
     static void sndq_free(tcb& t) noexcept;
 

@@ -173,6 +173,51 @@ void tcp_detail::send_rst_for(tcp_stack& s, std::uint16_t port, const flow_key& 
     s.ip_.ipv4_output(port, m, k.remote_addr[0], IPPROTO_TCP, s.now_tsc_);
 }
 
+// RFC 4987 §3.6: a SYN-ACK that keeps no state; its ISN is the cookie. Window scale and SACK
+// are offered only when timestamps can carry them back (syn_cookie.hh).
+void tcp_detail::send_cookie_syn_ack(tcp_stack& s, std::uint16_t port, const flow_key& k,
+                                     const segment& seg) noexcept {
+    const std::uint16_t peer_mss = seg.opt.has_mss ? seg.opt.mss : 536;
+    const auto g = s.cookies_.encode(cookie_flow(k), seg.seq, peer_mss, s.now_ms_ / 1000);
+    syn_option_spec spec;
+    spec.mss = g.mss;
+    if (seg.opt.has_timestamps) {
+        syn_cookie_ts_options to;
+        if (seg.opt.has_window_scale) {
+            to.window_shift = seg.opt.window_shift;
+        }
+        to.sack_permitted = seg.opt.sack_permitted;
+        spec.timestamps = true;
+        spec.ts_val = syn_cookie_codec::encode_ts(static_cast<std::uint32_t>(s.now_ms_), to);
+        spec.ts_ecr = seg.opt.ts_val;
+        spec.window_scale = seg.opt.has_window_scale;
+        spec.window_shift =
+            static_cast<std::uint8_t>(window_shift_for(std::min(s.params_.rcv_buffer,
+                                                                max_window_bytes)));
+        spec.sack_permitted = seg.opt.sack_permitted;
+    }
+    std::array<std::uint8_t, max_option_bytes> opt{};
+    const std::size_t opt_len = build_syn_options(opt, spec);
+    rte_mbuf* m = nullptr;
+    rte_tcp_hdr* th = new_header(m, s.params_.pool, opt_len);
+    if (th == nullptr) {
+        stats(s, port).drop(drop_reason::tcp_alloc_failed);
+        return;
+    }
+    std::memcpy(reinterpret_cast<std::uint8_t*>(th) + sizeof(*th), opt.data(), opt_len);
+    th->src_port = k.local_port;
+    th->dst_port = k.remote_port;
+    th->sent_seq = rte_cpu_to_be_32(g.isn);
+    th->recv_ack = rte_cpu_to_be_32(seg.seq + 1);
+    th->tcp_flags = th_syn | th_ack;
+    th->rx_win = rte_cpu_to_be_16(static_cast<std::uint16_t>(
+        std::min<std::uint32_t>(s.params_.rcv_buffer, 0xffff)));
+    fill_checksum(m, k.local_addr[0], k.remote_addr[0]);
+    stats(s, port).count(event::tcp_syn_cookie_sent);
+    stats(s, port).count(event::tcp_segment_tx);
+    s.ip_.ipv4_output(port, m, k.remote_addr[0], IPPROTO_TCP, s.now_tsc_);
+}
+
 // Sends what the windows allow: new data in SMSS pieces (Nagle off: proxies want latency),
 // then a FIN once the queue is all sent (RFC 9293 §3.10.4). Arms the retransmission timer.
 void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {

@@ -26,7 +26,8 @@ const char* to_string(close_reason r) noexcept {
 // The TCB at rest, without the buffers it points to (send queue, borrowed reassembly queue).
 static_assert(sizeof(tcb) <= 1024, "issue 3: TCB state at rest must stay within 1 KiB");
 
-tcp_stack::tcp_stack(net::stack& ip, const tcp_params& p) : ip_(ip), params_(p) {
+tcp_stack::tcp_stack(net::stack& ip, const tcp_params& p)
+    : ip_(ip), params_(p), cookies_(p.cookie_key) {
     static unsigned instance = 0;  // setup time, main lcore: unique rte_hash names
     const std::string name = "sl_tcp_" + std::to_string(p.lcore) + "_" + std::to_string(instance++);
     rte_hash_parameters hp{};
@@ -412,6 +413,23 @@ void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
     t.app_closed = true;
     t.doomed = true;
     s.wheel_.arm_after(t.rtx_timer, 0, &on_rtx_timer, &t);
+}
+
+void tcp_detail::challenge_ack(tcp_stack& s, tcb& t) noexcept {
+    // RFC 5961 §7: a per-lcore budget per second, so an attacker cannot turn us into an ACK
+    // amplifier (or probe the window through the rate).
+    const std::uint64_t sec = s.now_ms_ / 1000;
+    if (sec != s.challenge_window_s_) {
+        s.challenge_window_s_ = sec;
+        s.challenges_in_window_ = 0;
+    }
+    if (s.challenges_in_window_ >= s.params_.challenge_ack_limit) {
+        stats(s, t.port).count(event::tcp_challenge_ack_limited);
+        return;
+    }
+    ++s.challenges_in_window_;
+    stats(s, t.port).count(event::tcp_challenge_ack);
+    send_ack(s, t);
 }
 
 void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {

@@ -31,6 +31,7 @@
 #include "net/counters.hh"
 #include "net/tcp/options.hh"
 #include "net/tcp/reassembly.hh"
+#include "net/tcp/syn_cookie.hh"
 #include "net/tcp/tcb.hh"
 
 namespace sluice::dp::net {
@@ -66,9 +67,14 @@ struct tcp_params {
     std::uint32_t delack_ms = 40;          // delayed-ACK bound (issue 3; RFC 1122 allows 500)
     std::uint32_t syn_retries = 6;         // Linux tcp_syn_retries
     std::uint32_t data_retries = 15;       // Linux tcp_retries2 (RFC 9293 §3.8.3 R2)
+    // RFC 5961 §7: challenge ACKs per second per lcore (Linux's historical default).
+    std::uint32_t challenge_ack_limit = 1000;
+    // Answer SYNs with SYN cookies when a listener's backlog is full (RFC 4987 §3.6).
+    bool syn_cookies = true;
     cc_algorithm cc = cc_algorithm::cubic;
     rto_config rto{};
     std::uint64_t isn_secret = 0x5eed5eed5eedULL;  // RFC 6528 F(); tests inject it
+    std::array<std::uint64_t, 2> cookie_key{0x636f6f6b6965ULL, 0x5eedULL};  // from a good RNG
     std::uint64_t tsc_hz = 0;
     rte_mempool* pool = nullptr;  // TX segments and copies of send() data
     int socket_id = 0;
@@ -139,6 +145,9 @@ private:
     std::uint64_t now_tsc_ = 0;
     std::uint64_t now_ms_ = 0;
     std::uint16_t next_ephemeral_ = 0;
+    syn_cookie_codec cookies_;
+    std::uint64_t challenge_window_s_ = 0;
+    std::uint32_t challenges_in_window_ = 0;
 };
 
 }  // namespace sluice::dp::net::tcp
