@@ -139,3 +139,44 @@ def test_linux_rst_closes_the_connection(bed, dp):
     t = port_totals(dp.stats())
     assert t["events"]["tcp_reset_rx"] >= 1
     assert dp.stop() == 0, dp.log()
+
+
+def add_loss(bed, per_mille):
+    """Drops per_mille/1000 of TCP segments both ways at the Linux peer (nftables numgen).
+    Linux's outgoing segments are dropped at the netdev egress hook, after its TCP stack let
+    them go: a drop in the inet output hook would be reported back to Linux's TCP as a local
+    failure and never reach us out of order. Linux 6.x TCP always builds GSO packets, so the
+    egress hook sees and drops whole bursts (tens of KB) rather than single segments."""
+    dev = bed.peer_if()
+    rules = f"""
+table inet sl_loss_in {{
+    chain in {{
+        type filter hook input priority 0; policy accept;
+        iifname "{dev}" meta l4proto tcp numgen random mod 1000 < {per_mille} drop
+    }}
+}}
+table netdev sl_loss_out {{
+    chain out {{
+        type filter hook egress device "{dev}" priority 0; policy accept;
+        meta l4proto tcp numgen random mod 1000 < {per_mille} drop
+    }}
+}}
+"""
+    r = subprocess.run(["ip", "netns", "exec", bed.peer_ns, "nft", "-f", "-"], input=rules,
+                       text=True, capture_output=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+
+
+def test_transfers_survive_two_percent_loss_both_ways(bed, dp):
+    add_loss(bed, 20)
+    out, err = client(bed, "download", bed.dp_ip(), SOURCE_PORT, timeout=90)
+    n, digest = out.split()
+    assert int(n) == SOURCE_BYTES, out + err + dp.log()
+    assert digest == hashlib.sha256(pattern(SOURCE_BYTES)).hexdigest()
+    size = 1_000_000
+    out, err = client(bed, "upload", bed.dp_ip(), SINK_PORT, size, timeout=90)
+    data = (bytes(range(256)) * (size // 256 + 1))[:size]
+    assert out == f"{size} {fnv1a64(data):016x}", out + err + dp.log()
+    t = port_totals(dp.stats())
+    assert t["events"]["tcp_retransmit"] > 0  # the loss really hit our sender
+    assert dp.stop() == 0, dp.log()

@@ -27,11 +27,7 @@ bool checksum_ok(const rte_mbuf* m, rte_be32_t src, rte_be32_t dst) noexcept {
     ih.src_addr = src;
     ih.dst_addr = dst;
     std::uint32_t sum = rte_ipv4_phdr_cksum(&ih, 0);
-    std::uint16_t raw = 0;
-    if (rte_raw_cksum_mbuf(m, 0, m->pkt_len, &raw) != 0) {
-        return false;
-    }
-    sum += raw;
+    sum += raw_cksum_chain(m, m->pkt_len);
     sum = (sum & 0xffffU) + (sum >> 16);
     sum = (sum & 0xffffU) + (sum >> 16);
     return sum == 0xffffU;

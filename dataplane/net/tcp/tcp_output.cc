@@ -18,9 +18,7 @@ void fill_checksum(rte_mbuf* m, rte_be32_t src, rte_be32_t dst) noexcept {
     ih.src_addr = src;
     ih.dst_addr = dst;
     std::uint32_t sum = rte_ipv4_phdr_cksum(&ih, 0);
-    std::uint16_t raw = 0;
-    rte_raw_cksum_mbuf(m, 0, m->pkt_len, &raw);
-    sum += raw;
+    sum += raw_cksum_chain(m, m->pkt_len);
     sum = (sum & 0xffffU) + (sum >> 16);
     sum = (sum & 0xffffU) + (sum >> 16);
     rte_pktmbuf_mtod(m, rte_tcp_hdr*)->cksum = static_cast<std::uint16_t>(~sum);
