@@ -379,6 +379,37 @@ TEST(tcp_conn, three_duplicate_acks_trigger_fast_retransmit) {
     EXPECT_EQ(h.counted(event::tcp_fast_retransmit), 1U);
 }
 
+// RFC 6675: ACKs whose SACK blocks report new data are DupAcks whatever their window; the
+// third starts recovery, the hole is retransmitted first, and pipe (not cwnd inflation)
+// limits what follows.
+TEST(tcp_conn, sack_recovery_retransmits_the_hole_on_third_sack_whatever_the_window) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(8 * 1460);
+    h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size()));
+    ASSERT_EQ(h.out().size(), 8U);
+    const std::uint32_t base = iss + 1;
+    h.send(A, 1001, base + 1460);  // segment 1 arrived; segment 2 is lost
+    (void)h.out();                 // (slow start sends more new data)
+    for (std::uint32_t k = 1; k <= 3; ++k) {
+        std::array<tcp::sack_block, 1> blk{{{base + 2 * 1460, base + (2 + k) * 1460}}};
+        std::array<std::uint8_t, tcp::max_option_bytes> b{};
+        const std::size_t n = tcp::build_segment_options(b, false, 0, 0, blk);
+        // Each ACK also changes the window, which would disqualify an RFC 5681 duplicate.
+        h.send(A, 1001, base + 1460, {}, bytes(b.begin(), b.begin() + static_cast<long>(n)),
+               static_cast<std::uint16_t>(60000 + k));
+    }
+    const auto o = h.out();
+    ASSERT_GE(o.size(), 1U);
+    EXPECT_EQ(o[0].seq, base + 1460);
+    EXPECT_EQ(o[0].payload.size(), 1460U);
+    EXPECT_EQ(h.counted(event::tcp_fast_retransmit), 1U);
+    EXPECT_TRUE(h.app.conn->sack->in_recovery());
+    // The cumulative ACK past the recovery point ends recovery.
+    h.send(A, 1001, h.app.conn->snd_max);
+    EXPECT_FALSE(h.app.conn->sack->in_recovery());
+}
+
 TEST(tcp_conn, short_send_reports_writable_once_acks_free_room) {
     tcp::tcp_params p;
     p.snd_buffer = 4000;

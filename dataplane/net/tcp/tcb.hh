@@ -14,6 +14,7 @@
 #include "core/timer/timer_wheel.hh"
 #include "net/tcp/congestion.hh"
 #include "net/tcp/rtt.hh"
+#include "net/tcp/sack.hh"
 #include "net/tcp/seq.hh"
 
 namespace sluice::dp::net::tcp {
@@ -104,6 +105,7 @@ struct tcb {
     tcp_handler* handler = nullptr;
     void* user = nullptr;
     std::optional<congestion_control> cc;
+    std::optional<sack_scoreboard> sack;  // when SACK was negotiated (RFC 6675 sender state)
     rtt_estimator rtt;
     core::timer_node rtx_timer;    // SYN/data retransmission, TIME-WAIT
     core::timer_node delack_timer; // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2

@@ -360,24 +360,10 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
         return false;
     }
     const std::uint32_t wnd = seg.wnd << t.snd_wscale;
-    if (seq_le(seg.ack, t.snd_una)) {
-        // RFC 5681 §2 duplicate ACK: no data, no window change, data outstanding.
-        if (seg.ack == t.snd_una && seg.len == 0 && !seg.has(th_fin) && wnd == t.snd_wnd &&
-            t.flight() > 0 && t.cc) {
-            ++t.dupacks;
-            if (t.dupacks == 3 && t.cc->may_enter_recovery(seg.ack)) {
-                // RFC 5681 §3.2 / RFC 6582: fast retransmit and fast recovery (NewReno; SACK
-                // recovery per RFC 6675 is not wired yet).
-                st.count(event::tcp_fast_retransmit);
-                t.cc->enter_recovery(t.flight(), t.snd_nxt, recovery_mode::newreno);
-                retransmit_first(s, t);
-                arm_rtx(s, t);
-            } else if (t.dupacks > 3 && t.cc->in_recovery()) {
-                t.cc->on_dupack_in_recovery();
-            }
-        }
-    } else {
-        const std::uint32_t acked = seg.ack - t.snd_una;
+    const bool new_ack = seq_gt(seg.ack, t.snd_una);
+    std::uint32_t acked = 0;
+    if (new_ack) {
+        acked = seg.ack - t.snd_una;
         const bool fin_acked = t.fin_sent && acked == t.snd_queued + 1;
         const std::uint32_t data_acked = std::min(acked, t.snd_queued);
         // RTT: RFC 7323 §4.1 from the echoed timestamp, else RFC 6298 §3 (Karn) timing.
@@ -393,25 +379,9 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
             t.snd_nxt = t.snd_una;
         }
         t.retries = 0;
-        if (t.cc) {
-            if (t.cc->in_recovery()) {
-                const auto r = t.cc->on_ack_in_recovery(seg.ack, acked, t.flight());
-                if (r != recovery_ack::full) {
-                    retransmit_first(s, t);  // RFC 6582 §3.2 step 5: partial ACK
-                }
-            } else {
-                t.cc->on_ack(acked, s.now_ms_ * 1000U, t.rtt.srtt_us());
-            }
-        }
-        t.dupacks = 0;
-        // RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it.
-        if (t.flight() == 0) {
-            s.wheel_.cancel(t.rtx_timer);
-        } else {
-            arm_rtx(s, t);
-        }
         if (fin_acked) {
             t.fin_queued = false;  // nothing more to send, ever
+            s.wheel_.cancel(t.rtx_timer);
             if (t.state == tcp_state::fin_wait_1) {
                 t.state = tcp_state::fin_wait_2;
             } else if (t.state == tcp_state::closing) {
@@ -421,6 +391,42 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
                 finish(s, t, close_reason::normal);
                 return false;
             }
+        }
+    }
+    if (t.sack && t.cc) {
+        sack_ack(s, t, seg, new_ack, acked);  // RFC 6675 loss recovery
+    } else if (!new_ack) {
+        // RFC 5681 §2 duplicate ACK: no data, no window change, data outstanding.
+        if (seg.ack == t.snd_una && seg.len == 0 && !seg.has(th_fin) && wnd == t.snd_wnd &&
+            t.flight() > 0 && t.cc) {
+            ++t.dupacks;
+            if (t.dupacks == 3 && t.cc->may_enter_recovery(seg.ack)) {
+                // RFC 5681 §3.2 / RFC 6582: fast retransmit and NewReno fast recovery.
+                st.count(event::tcp_fast_retransmit);
+                t.cc->enter_recovery(t.flight(), t.snd_nxt, recovery_mode::newreno);
+                retransmit_first(s, t);
+                arm_rtx(s, t);
+            } else if (t.dupacks > 3 && t.cc->in_recovery()) {
+                t.cc->on_dupack_in_recovery();
+            }
+        }
+    } else if (t.cc) {
+        if (t.cc->in_recovery()) {
+            const auto r = t.cc->on_ack_in_recovery(seg.ack, acked, t.flight());
+            if (r != recovery_ack::full) {
+                retransmit_first(s, t);  // RFC 6582 §3.2 step 5: partial ACK
+            }
+        } else {
+            t.cc->on_ack(acked, s.now_ms_ * 1000U, t.rtt.srtt_us());
+        }
+        t.dupacks = 0;
+    }
+    if (new_ack) {
+        // RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it.
+        if (t.flight() == 0) {
+            s.wheel_.cancel(t.rtx_timer);
+        } else {
+            arm_rtx(s, t);
         }
     }
     // Window update (fifth check): only from a segment newer than the last one that set it.
@@ -438,8 +444,57 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
             return false;
         }
     }
-    output(s, t);
+    if (!(t.sack && t.sack->in_recovery())) {
+        output(s, t);
+    }
     return true;
+}
+
+// RFC 6675: the scoreboard takes every ACK; an ACK that SACKs new data counts as a DupAck
+// whatever its window (§2), and recovery starts on DupThresh of them or when IsLost(HighACK+1)
+// (§5 (C)). In recovery, cwnd stays at ssthresh and sending is limited by pipe.
+void tcp_detail::sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack,
+                          std::uint32_t acked) noexcept {
+    sack_scoreboard& sb = *t.sack;
+    congestion_control& cc = *t.cc;
+    const auto upd =
+        sb.update(t.snd_una, t.snd_max, std::span(seg.opt.sack.data(), seg.opt.sack_count));
+    // A peer that negotiated SACK but sends plain duplicates still gets RFC 5681's count.
+    const bool plain_dup = seg.opt.sack_count == 0 && !new_ack && seg.ack == t.snd_una &&
+                           seg.len == 0 && !seg.has(th_fin) &&
+                           (seg.wnd << t.snd_wscale) == t.snd_wnd && t.flight() > 0;
+    if (upd.newly_sacked > 0 || plain_dup) {
+        ++t.dupacks;
+    }
+    if (sb.in_recovery()) {
+        if (new_ack) {
+            const auto r = cc.on_ack_in_recovery(seg.ack, acked, t.flight());
+            if (r == recovery_ack::full || seq_ge(t.snd_una, sb.recovery_point())) {
+                sb.exit_recovery();  // §5 step (A): RecoveryPoint reached
+                t.dupacks = 0;
+                return;
+            }
+        }
+        sack_output(s, t);
+        return;
+    }
+    if (new_ack) {
+        cc.on_ack(acked, s.now_ms_ * 1000U, t.rtt.srtt_us());
+        if (upd.newly_sacked == 0) {
+            t.dupacks = 0;
+        }
+    }
+    if (t.flight() > 0 && sb.should_enter_recovery(t.dupacks) && cc.may_enter_recovery(seg.ack)) {
+        stats(s, t.port).count(event::tcp_fast_retransmit);
+        cc.enter_recovery(t.flight(), t.snd_max, recovery_mode::sack);
+        sb.enter_recovery(t.snd_max);
+        // §5 step 4.3: the first segment presumed dropped goes now, whatever pipe says.
+        retransmit_first(s, t);
+        sb.on_sent(next_seg_result{next_seg_rule::unsacked, t.snd_una,
+                                   std::min<std::uint32_t>(t.smss, t.snd_queued)});
+        sack_output(s, t);
+        arm_rtx(s, t);
+    }
 }
 
 // Seventh step: in-order data goes to the application at once (zero-copy); out-of-order data

@@ -78,6 +78,10 @@ struct tcp_detail {
                           std::uint8_t flags) noexcept;
     static void output(tcp_stack& s, tcb& t) noexcept;
     static void retransmit_first(tcp_stack& s, tcb& t) noexcept;
+    // RFC 6675 §5 step (C) and later ACKs in recovery: send while cwnd - pipe >= SMSS.
+    static void sack_output(tcp_stack& s, tcb& t) noexcept;
+    static void sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack,
+                         std::uint32_t acked) noexcept;
 
     // tcp_input.cc.
     static void input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow_key& k,

@@ -277,6 +277,48 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
     }
 }
 
+void tcp_detail::sack_output(tcp_stack& s, tcb& t) noexcept {
+    sack_scoreboard& sb = *t.sack;
+    const std::uint32_t cwnd = t.cc->cwnd();
+    const seq_t data_end = t.snd_una + t.snd_queued;
+    // Bounded: one window's worth of segments at most per ACK.
+    for (unsigned guard = 0; guard < 64; ++guard) {
+        if (sb.pipe(t.snd_max) + t.smss > cwnd) {
+            return;
+        }
+        const std::uint32_t off = t.snd_nxt - t.snd_una;
+        const bool can_new = off < t.snd_queued && off < t.snd_wnd;
+        const next_seg_result ns = sb.next_seg(t.snd_max, can_new);
+        if (ns.rule == next_seg_rule::none) {
+            return;
+        }
+        if (ns.rule == next_seg_rule::new_data) {
+            const std::uint32_t len =
+                std::min<std::uint32_t>({t.smss, t.snd_queued - off, t.snd_wnd - off});
+            const bool fin = t.fin_queued && off + len == t.snd_queued;
+            if (!send_data(s, t, t.snd_nxt, len, th_ack | (fin ? th_fin : 0))) {
+                return;
+            }
+            t.snd_nxt += len + (fin ? 1 : 0);
+            t.fin_sent = t.fin_sent || fin;
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+        } else {
+            // A retransmission never runs past the queued data (the FIN rides on the last piece).
+            const std::uint32_t len =
+                seq_lt(ns.seq, data_end) ? std::min<std::uint32_t>(ns.len, data_end - ns.seq) : 0;
+            const bool fin = t.fin_sent && ns.seq + len == data_end;
+            if (len == 0 && !fin) {
+                return;
+            }
+            if (!send_data(s, t, ns.seq, len, th_ack | (fin ? th_fin : 0))) {
+                return;
+            }
+            stats(s, t.port).count(event::tcp_retransmit);
+        }
+        sb.on_sent(ns);
+    }
+}
+
 void tcp_detail::retransmit_first(tcp_stack& s, tcb& t) noexcept {
     const std::uint32_t len = std::min<std::uint32_t>(t.smss, t.snd_queued);
     const bool fin = t.fin_sent && len == t.snd_queued;
@@ -340,6 +382,9 @@ void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) 
     // RFC 5681 §3.1 eq. 4 and RFC 6298 §5.5-5.6: collapse cwnd, back off, go back to SND.UNA.
     if (t.cc) {
         t.cc->on_rto(t.flight(), t.snd_nxt, t.retries > 1);
+    }
+    if (t.sack) {
+        t.sack->on_rto();  // RFC 2018 §8: forget SACK state after a timeout
     }
     t.rtt.on_timeout();
     t.rtt_timing = false;

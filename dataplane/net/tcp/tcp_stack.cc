@@ -395,6 +395,9 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
         t.rtt.on_established_after_syn_loss();
     }
     t.cc.emplace(s.params_.cc, t.smss, t.iss);
+    if (t.sack_ok) {
+        t.sack.emplace(t.snd_una, t.smss);
+    }
     stats(s, t.port).count(event::tcp_established);
     if (t.handler != nullptr && !t.app_closed) {
         t.handler->on_established(t);
