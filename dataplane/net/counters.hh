@@ -112,6 +112,7 @@ enum class event : std::uint8_t {
     tcp_time_wait_reused, // a SYN took over a TIME-WAIT pair (RFC 6191)
     tcp_syn_cookie_sent,  // SYN-ACKs with a cookie (backlog full, RFC 4987 §3.6)
     tcp_syn_cookie_accepted,  // connections rebuilt from a valid cookie ACK
+    tcp_keepalive_probe,  // keepalive probes sent
     count_
 };
 
@@ -127,6 +128,7 @@ constexpr std::string_view to_string(event e) noexcept {
         "tcp_retransmit", "tcp_fast_retransmit", "tcp_ooo_queued", "tcp_challenge_ack",
         "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout", "tcp_challenge_ack_limited",
         "tcp_time_wait_reused", "tcp_syn_cookie_sent", "tcp_syn_cookie_accepted",
+        "tcp_keepalive_probe",
     };
     auto i = static_cast<std::size_t>(e);
     return i < names.size() ? names[i] : "unknown";

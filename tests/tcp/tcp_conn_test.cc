@@ -422,6 +422,46 @@ TEST(tcp_conn, short_send_reports_writable_once_acks_free_room) {
     EXPECT_EQ(h.app.events.back(), "writable");
 }
 
+TEST(tcp_conn, keepalive_probes_an_idle_peer_and_resets_when_unanswered) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.tcp->set_keepalive(*h.app.conn, 1000, 100, 2);
+    h.advance_ms(999);
+    EXPECT_TRUE(h.out().empty());
+    h.advance_ms(1);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags, A);
+    EXPECT_EQ(o[0].seq, iss);  // SND.NXT - 1 (RFC 1122 §4.2.3.6)
+    EXPECT_TRUE(o[0].payload.empty());
+    h.send(A, 1001, iss + 1);  // answered: idle again
+    h.advance_ms(999);
+    EXPECT_TRUE(h.out().empty());
+    h.advance_ms(1 + 100);  // idle, then two unanswered probes
+    EXPECT_EQ(h.out().size(), 2U);
+    EXPECT_EQ(h.counted(event::tcp_keepalive_probe), 3U);
+    h.advance_ms(100);
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].flags & R, R);
+    EXPECT_EQ(h.app.events.back(), "closed:timeout");
+}
+
+TEST(tcp_conn, nagle_holds_small_segments_while_data_is_unacked) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.tcp->set_nagle(*h.app.conn, true);
+    const bytes a = payload_of(10, 1), b = payload_of(10, 2);
+    h.tcp->send(*h.app.conn, a.data(), 10);
+    EXPECT_EQ(h.out().size(), 1U);  // nothing in flight: goes at once
+    h.tcp->send(*h.app.conn, b.data(), 10);
+    EXPECT_TRUE(h.out().empty());  // held behind the unacked 10 bytes
+    h.send(A, 1001, iss + 11);
+    const auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].payload, b);
+}
+
 // ---- Closing ----
 
 TEST(tcp_conn, peer_fin_then_our_close_goes_close_wait_last_ack_closed) {

@@ -88,6 +88,7 @@ struct tcb {
     bool notified_closed = false;  // on_closed was delivered
     bool want_writable = false;    // a send was refused for space
     bool doomed = false;           // aborted; freed by the next timer tick
+    bool nagle = false;            // RFC 9293 §3.7.4; off by default (proxy sockets)
     bool rtt_timing = false;       // rtt_seq below is being timed (Karn, no timestamps)
     std::uint8_t unacked_segs = 0; // full segments received since our last ACK (delayed ACK)
     std::uint8_t dupacks = 0;
@@ -99,6 +100,9 @@ struct tcb {
     rte_mbuf* sndq_head = nullptr;
     rte_mbuf* sndq_tail = nullptr;
     std::uint32_t snd_queued = 0;
+    // Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6); off when ka_idle_ms is 0.
+    std::uint32_t ka_idle_ms = 0, ka_interval_ms = 0;
+    std::uint8_t ka_probes = 0, ka_sent = 0;
     std::uint32_t connect_deadline_ms = 0;  // active open gives up after this (0: none)
     reassembly_queue* ooo = nullptr;        // borrowed from the lcore's pool while non-empty
     tcp_stack* owner = nullptr;  // for timer callbacks

@@ -429,6 +429,7 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
             arm_rtx(s, t);
         }
     }
+    keepalive_rearm(s, t);  // anything from the peer restarts the idle period
     // Window update (fifth check): only from a segment newer than the last one that set it.
     if (seq_lt(t.snd_wl1, seg.seq) || (t.snd_wl1 == seg.seq && seq_le(t.snd_wl2, seg.ack))) {
         t.snd_wnd = wnd;

@@ -57,6 +57,9 @@ struct tcp_detail {
     static void on_delack_timer(core::timer_wheel& w, core::timer_node& n, void* ctx) noexcept;
     static void arm_rtx(tcp_stack& s, tcb& t) noexcept;
     static void challenge_ack(tcp_stack& s, tcb& t) noexcept;
+    // Idle connection with keepalive on: (re)start the idle period on the retransmission timer,
+    // which is free while nothing is outstanding.
+    static void keepalive_rearm(tcp_stack& s, tcb& t) noexcept;
     static flow4 cookie_flow(const flow_key& k) noexcept {
         return flow4{k.remote_addr[0], k.local_addr[0], k.remote_port, k.local_port};
     }

@@ -242,6 +242,10 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
             }
             const std::uint32_t len = std::min<std::uint32_t>(
                 {t.smss, t.snd_queued - off, static_cast<std::uint32_t>(usable)});
+            // RFC 9293 §3.7.4 Nagle: a less-than-full segment waits while data is unacked.
+            if (t.nagle && len < t.smss && t.flight() > 0 && !t.fin_queued) {
+                break;
+            }
             const bool last = off + len == t.snd_queued;
             const bool fin = last && t.fin_queued;
             std::uint8_t flags = th_ack | (last ? th_psh : 0) | (fin ? th_fin : 0);
@@ -370,6 +374,21 @@ void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) 
         return;
     }
     if (t.flight() == 0) {
+        if (t.ka_idle_ms == 0) {
+            return;
+        }
+        if (t.ka_sent >= t.ka_probes) {
+            st.count(event::tcp_timeout);
+            send_rst(s, t);
+            finish(s, t, close_reason::timeout);
+            return;
+        }
+        // RFC 1122 §4.2.3.6: a probe is an ACK with SEG.SEQ = SND.NXT - 1 and no data, which
+        // the peer must answer with an ACK.
+        ++t.ka_sent;
+        st.count(event::tcp_keepalive_probe);
+        send_data(s, t, t.snd_nxt - 1, 0, th_ack);
+        s.wheel_.arm_after(t.rtx_timer, t.ka_interval_ms, &on_rtx_timer, &t);
         return;
     }
     if (++t.retries > s.params_.data_retries) {

@@ -219,6 +219,17 @@ void tcp_stack::send_mbuf(connection& c, rte_mbuf* m) noexcept {
     }
 }
 
+void tcp_stack::set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_t interval_ms,
+                              std::uint8_t probes) noexcept {
+    c.ka_idle_ms = idle_ms;
+    c.ka_interval_ms = std::max<std::uint32_t>(interval_ms, 1);
+    c.ka_probes = probes;
+    if (idle_ms == 0 && c.flight() == 0 && c.snd_queued == 0) {
+        wheel_.cancel(c.rtx_timer);
+    }
+    tcp_detail::keepalive_rearm(*this, c);
+}
+
 void tcp_stack::shutdown_write(connection& c) noexcept {
     // RFC 9293 §3.10.4 CLOSE: queue a FIN after the data; the state moves now.
     switch (c.state) {
@@ -433,6 +444,15 @@ void tcp_detail::challenge_ack(tcp_stack& s, tcb& t) noexcept {
     ++s.challenges_in_window_;
     stats(s, t.port).count(event::tcp_challenge_ack);
     send_ack(s, t);
+}
+
+void tcp_detail::keepalive_rearm(tcp_stack& s, tcb& t) noexcept {
+    if (t.ka_idle_ms == 0 || t.flight() != 0 || t.snd_queued != 0 || t.doomed ||
+        (t.state != tcp_state::established && t.state != tcp_state::close_wait)) {
+        return;
+    }
+    t.ka_sent = 0;
+    s.wheel_.arm_after(t.rtx_timer, t.ka_idle_ms, &on_rtx_timer, &t);
 }
 
 void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {

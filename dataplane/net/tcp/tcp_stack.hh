@@ -109,6 +109,12 @@ public:
     std::uint32_t send(connection& c, const void* data, std::uint32_t len) noexcept;
     void send_mbuf(connection& c, rte_mbuf* m) noexcept;
     [[nodiscard]] std::uint32_t send_space(const connection& c) const noexcept;
+    // Keepalive: after `idle_ms` without traffic, up to `probes` probes `interval_ms` apart;
+    // unanswered, the connection is reset and reported as timeout. idle_ms 0 turns it off.
+    void set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_t interval_ms,
+                       std::uint8_t probes) noexcept;
+    // Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4): off by default, as proxies want.
+    void set_nagle(connection& c, bool on) noexcept { c.nagle = on; }
     void shutdown_write(connection& c) noexcept;
     void close(connection& c) noexcept;
     void abort(connection& c) noexcept;
