@@ -657,3 +657,25 @@ TEST(tcp_conn, every_mbuf_returns_after_traffic_and_release) {
 
 }  // namespace
 }  // namespace sluice::test
+
+namespace sluice::test {
+namespace {
+
+// Microsoft's RSS verification suite (also DPDK's app/test/test_thash.c): the hash of an
+// IPv4/TCP segment from 66.9.149.187:2794 to 161.142.100.80:1766 under the default key.
+TEST(tcp_rss, toeplitz_hash_matches_the_rss_verification_vector) {
+    const std::uint8_t key[40] = {0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67,
+                                  0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0, 0xd0, 0xca, 0x2b, 0xcb,
+                                  0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30,
+                                  0xf2, 0x0c, 0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa};
+    const auto remote = rte_cpu_to_be_32(ip4(66, 9, 149, 187));
+    const auto local = rte_cpu_to_be_32(ip4(161, 142, 100, 80));
+    EXPECT_EQ(tcp::rss_hash_v4(key, remote, local, 2794, 1766), 0x51ccc178U);
+}
+
+TEST(tcp_rss, single_queue_port_takes_any_source_port) {
+    EXPECT_FALSE(tcp::rss_read(dpdk_env::get().port).active);
+}
+
+}  // namespace
+}  // namespace sluice::test

@@ -117,11 +117,20 @@ connection* tcp_stack::connect(std::uint16_t port_id, rte_be32_t dst, std::uint1
     k.local_addr[0] = ifc.addr;
     k.remote_addr[0] = dst;
     k.remote_port = rte_cpu_to_be_16(dst_port);
-    // RFC 6335 §6 dynamic range 49152-65535. Multi-queue RSS affinity (issue 3) is not done
-    // yet: with one queue per port every source port maps back to this lcore.
+    static_assert(sizeof(rss_) / sizeof(rss_[0]) == net::max_ports);
+    if (!rss_[port_id]) {
+        rss_[port_id] = std::make_unique<rss_view>(rss_read(port_id));  // once per port
+    }
+    const rss_view& rss = *rss_[port_id];
+    const std::uint16_t my_queue = ip_.queue_of(port_id);
+    // RFC 6335 §6 dynamic range 49152-65535.
     for (unsigned tries = 0; tries < 16384; ++tries) {
         const std::uint16_t p = static_cast<std::uint16_t>(49152 + (next_ephemeral_++ % 16384));
         k.local_port = rte_cpu_to_be_16(p);
+        if (rss.active &&
+            rss_queue(rss, rss_hash_v4(rss.key.data(), dst, ifc.addr, dst_port, p)) != my_queue) {
+            continue;  // the answers would land on another lcore
+        }
         if (lookup(k) != nullptr) {
             continue;
         }

@@ -31,6 +31,7 @@
 #include "net/counters.hh"
 #include "net/tcp/options.hh"
 #include "net/tcp/reassembly.hh"
+#include "net/tcp/rss.hh"
 #include "net/tcp/syn_cookie.hh"
 #include "net/tcp/tcb.hh"
 
@@ -102,8 +103,9 @@ public:
     // Listens on `port` (host order) on every address of every port this lcore serves.
     // `backlog` bounds connections in SYN-RECEIVED for this listener.
     [[nodiscard]] bool listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h) noexcept;
-    // Active open from `port_id`'s address to dst:dst_port (host order port). Returns nullptr
-    // when out of TCBs or source ports. on_established or on_closed(refused/timeout) follows.
+    // Active open from `port_id`'s address to dst:dst_port (host order port). The source port
+    // is chosen so that the NIC's RSS brings the answers back to this lcore's queue (any port
+    // when the port has one queue). Returns nullptr when out of TCBs or source ports. on_established or on_closed(refused/timeout) follows.
     connection* connect(std::uint16_t port_id, rte_be32_t dst, std::uint16_t dst_port,
                         tcp_handler* h, void* user, std::uint32_t timeout_ms) noexcept;
     std::uint32_t send(connection& c, const void* data, std::uint32_t len) noexcept;
@@ -152,6 +154,8 @@ private:
     std::uint64_t now_ms_ = 0;
     std::uint16_t next_ephemeral_ = 0;
     syn_cookie_codec cookies_;
+    // Per port, read at the first connect() on it (rss.hh); 16 ports at most (net::max_ports).
+    std::unique_ptr<rss_view> rss_[16];
     std::uint64_t challenge_window_s_ = 0;
     std::uint32_t challenges_in_window_ = 0;
 };
