@@ -52,6 +52,7 @@ enum class drop_reason : std::uint8_t {
     tcp_no_ack,           // segment without ACK in a synchronized state
     tcp_rst_ignored,      // RST outside the window, or unacceptable in SYN-SENT
     tcp_alloc_failed,     // no mbuf for a reply or a segment
+    tcp_icmp_ignored,     // ICMP frag-needed for no connection, or failing RFC 5927 checks
     count_
 };
 
@@ -72,6 +73,7 @@ constexpr std::string_view to_string(drop_reason r) noexcept {
         "tcp_unacceptable",     "tcp_paws",           "tcp_backlog_full",
         "tcp_table_full",       "tcp_bad_ack",        "tcp_ooo_dropped",
         "tcp_no_ack",           "tcp_rst_ignored",    "tcp_alloc_failed",
+        "tcp_icmp_ignored",
     };
     auto i = static_cast<std::size_t>(r);
     return i < names.size() ? names[i] : "unknown";
@@ -113,6 +115,7 @@ enum class event : std::uint8_t {
     tcp_syn_cookie_sent,  // SYN-ACKs with a cookie (backlog full, RFC 4987 §3.6)
     tcp_syn_cookie_accepted,  // connections rebuilt from a valid cookie ACK
     tcp_keepalive_probe,  // keepalive probes sent
+    tcp_pmtu_reduced,     // ICMP frag-needed lowered a connection's MSS (RFC 1191)
     count_
 };
 
@@ -128,7 +131,7 @@ constexpr std::string_view to_string(event e) noexcept {
         "tcp_retransmit", "tcp_fast_retransmit", "tcp_ooo_queued", "tcp_challenge_ack",
         "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout", "tcp_challenge_ack_limited",
         "tcp_time_wait_reused", "tcp_syn_cookie_sent", "tcp_syn_cookie_accepted",
-        "tcp_keepalive_probe",
+        "tcp_keepalive_probe", "tcp_pmtu_reduced",
     };
     auto i = static_cast<std::size_t>(e);
     return i < names.size() ? names[i] : "unknown";

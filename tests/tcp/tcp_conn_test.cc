@@ -342,6 +342,42 @@ TEST(tcp_conn, segment_spanning_queued_mbufs_at_odd_offsets_has_valid_checksum) 
     EXPECT_EQ(got, want);
 }
 
+// RFC 1191: a frag-needed quoting a segment in flight lowers SMSS and resends at once.
+TEST(tcp_conn, icmp_frag_needed_lowers_mss_and_resends_smaller) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    const bytes d = payload_of(1460);
+    h.tcp->send(*h.app.conn, d.data(), 1460);
+    ASSERT_EQ(h.out().size(), 1U);
+    auto icmp_for = [&](std::uint32_t quoted_seq, std::uint16_t mtu) {
+        bytes ic(8 + 20 + 8);
+        ic[0] = 3;
+        ic[1] = 4;
+        put16(ic, 6, mtu);
+        ic[8] = 0x45;
+        put16(ic, 10, 1500);
+        ic[8 + 9] = 6;
+        put32(ic, 8 + 12, our_ip);
+        put32(ic, 8 + 16, peer_ip);
+        put16(ic, 28, h.our_port);
+        put16(ic, 30, h.peer_port);
+        put32(ic, 32, quoted_seq);
+        put16(ic, 2, inet_checksum(ic, 0, ic.size()));
+        h.inject_ipv4(1, ic);
+    };
+    icmp_for(iss + 5000, 1000);  // not in flight: ignored (RFC 5927 §4.1)
+    EXPECT_TRUE(h.out().empty());
+    EXPECT_EQ(h.dropped(drop_reason::tcp_icmp_ignored), 1U);
+    icmp_for(iss + 1, 1000);
+    const auto o = h.out();
+    ASSERT_EQ(o.size(), 2U);
+    EXPECT_EQ(o[0].seq, iss + 1);
+    EXPECT_EQ(o[0].payload.size(), 960U);
+    EXPECT_EQ(o[1].payload.size(), 500U);
+    EXPECT_EQ(h.app.conn->smss, 960);
+    EXPECT_EQ(h.counted(event::tcp_pmtu_reduced), 1U);
+}
+
 TEST(tcp_conn, lost_segment_is_retransmitted_after_rto_from_the_queue) {
     harness h;
     const std::uint32_t iss = h.handshake();

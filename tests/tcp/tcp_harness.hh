@@ -132,8 +132,13 @@ struct harness {
         put16(ph, 10, static_cast<std::uint16_t>(t.size()));
         append(ph, t);
         put16(t, 16, inet_checksum(ph, 0, ph.size()));
-        // Built by hand rather than with frames.hh's eth()/ipv4(), whose vector inserts trip
-        // GCC 12's -Warray-bounds false positive at -O3.
+        inject_ipv4(6, t);
+    }
+
+    // An IPv4 frame from the peer carrying `l4` as protocol `proto`. Built by hand rather than
+    // with frames.hh's eth()/ipv4(), whose vector inserts trip GCC 12's -Warray-bounds false
+    // positive at -O3.
+    void inject_ipv4(std::uint8_t proto, const bytes& t) {
         bytes f(34);
         std::copy(env.our_mac.begin(), env.our_mac.end(), f.begin());
         std::copy(peer_mac.begin(), peer_mac.end(), f.begin() + 6);
@@ -142,7 +147,7 @@ struct harness {
         put16(f, 16, static_cast<std::uint16_t>(20 + t.size()));
         put16(f, 20, 0x4000);
         f[22] = 64;
-        f[23] = 6;
+        f[23] = proto;
         put32(f, 26, peer_ip);
         put32(f, 30, our_ip);
         put16(f, 24, inet_checksum(f, 14, 20));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 
 #include "net/tcp/tcp_internal.hh"
 
@@ -100,6 +101,59 @@ void tcp_stack::input(std::uint16_t port, rte_mbuf* m, rte_be32_t src, rte_be32_
     k.remote_port = th->src_port;
     st.count(event::tcp_segment_rx);
     tcp_detail::input(*this, port, m, k, seg);
+}
+
+void tcp_stack::icmp_frag_needed(std::uint16_t port, rte_mbuf* m,
+                                 std::uint64_t now_tsc) noexcept {
+    now_tsc_ = now_tsc;
+    queue_stats& st = ip_.stats(port);
+    // ICMP header (8: type, code, checksum, unused, next-hop MTU), then the offending datagram's
+    // IP header and at least 8 bytes of its TCP header (RFC 792).
+    std::uint8_t buf[8 + 60 + 8];
+    const std::uint32_t len = rte_pktmbuf_pkt_len(m);
+    const auto* p = len >= 8 + 20 + 8
+                        ? static_cast<const std::uint8_t*>(
+                              rte_pktmbuf_read(m, 0, std::min<std::uint32_t>(len, sizeof(buf)), buf))
+                        : nullptr;
+    const std::uint32_t ihl = p != nullptr ? (p[8] & 0x0fU) * 4U : 0;
+    if (p == nullptr || (p[8] >> 4) != 4 || ihl < 20 || len < 8 + ihl + 8 || p[8 + 9] != 6) {
+        st.drop(drop_reason::tcp_icmp_ignored);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const std::uint16_t mtu = static_cast<std::uint16_t>((p[6] << 8) | p[7]);
+    const std::uint8_t* ip = p + 8;
+    const std::uint8_t* th = ip + ihl;
+    flow_key k{};
+    k.family = 4;
+    std::memcpy(&k.local_addr[0], ip + 12, 4);   // we sent it: source is us
+    std::memcpy(&k.remote_addr[0], ip + 16, 4);
+    std::memcpy(&k.local_port, th, 2);
+    std::memcpy(&k.remote_port, th + 2, 2);
+    const seq_t seq = (std::uint32_t{th[4]} << 24) | (std::uint32_t{th[5]} << 16) |
+                      (std::uint32_t{th[6]} << 8) | th[7];
+    rte_pktmbuf_free(m);
+    tcb* t = lookup(k);
+    // RFC 5927 §4.1: the quoted sequence number must be in flight; RFC 1191 §3: plateau floor
+    // 68, but we never go below the RFC 9293 default MSS of 536 (what Linux's min_pmtu does).
+    if (t == nullptr || t->doomed || !t->cc || !(seq_le(t->snd_una, seq) && seq_lt(seq, t->snd_max)) ||
+        mtu < 68) {
+        st.drop(drop_reason::tcp_icmp_ignored);
+        return;
+    }
+    const std::uint32_t opt = t->ts_ok ? 12U : 0U;
+    const std::uint32_t want = std::max<std::uint32_t>(mtu, 576) - 40 - opt;
+    if (want >= t->smss) {
+        return;  // already small enough
+    }
+    t->smss = static_cast<std::uint16_t>(want);
+    st.count(event::tcp_pmtu_reduced);
+    // RFC 1191 §6.5 / Linux's tcp_simple_retransmit: resend what is outstanding in the smaller
+    // size now, without treating it as congestion.
+    t->snd_nxt = t->snd_una;
+    t->fin_sent = false;
+    t->rtt_timing = false;
+    tcp_detail::output(*this, *t);
 }
 
 void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow_key& k,

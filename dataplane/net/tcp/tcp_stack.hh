@@ -96,6 +96,9 @@ public:
     // Takes ownership.
     void input(std::uint16_t port, rte_mbuf* m, rte_be32_t src, rte_be32_t dst,
                std::uint64_t now_tsc) noexcept;
+    // ICMP "fragmentation needed" (type 3 code 4); `m` starts at the ICMP header, checksum
+    // verified. Takes ownership. RFC 1191 §4 with RFC 5927 §4.1 validation.
+    void icmp_frag_needed(std::uint16_t port, rte_mbuf* m, std::uint64_t now_tsc) noexcept;
     // Runs due timers; call every millisecond or so.
     void tick(std::uint64_t now_tsc) noexcept;
 
