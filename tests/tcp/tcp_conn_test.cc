@@ -320,8 +320,12 @@ TEST(tcp_conn, send_is_segmented_by_mss_and_limited_by_initial_window) {
 
 // Segments are assembled from several queued mbufs; piece boundaries at odd offsets must
 // still give a correct checksum (the harness verifies every checksum).
-TEST(tcp_conn, segment_spanning_queued_mbufs_at_odd_offsets_has_valid_checksum) {
-    harness h;
+class tcp_tx_modes : public ::testing::TestWithParam<tcp::tcp_params::tx_mode> {};
+
+TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
+    tcp::tcp_params p;
+    p.tx = GetParam();
+    harness h(p);
     h.listen();
     h.send(S, 1000, 0, {}, harness::syn_opts());
     const std::uint32_t iss = h.out().at(0).seq;
@@ -377,6 +381,13 @@ TEST(tcp_conn, icmp_frag_needed_lowers_mss_and_resends_smaller) {
     EXPECT_EQ(h.app.conn->smss, 960);
     EXPECT_EQ(h.counted(event::tcp_pmtu_reduced), 1U);
 }
+
+INSTANTIATE_TEST_SUITE_P(modes, tcp_tx_modes,
+                         ::testing::Values(tcp::tcp_params::tx_mode::attach,
+                                           tcp::tcp_params::tx_mode::copy),
+                         [](const auto& i) {
+                             return i.param == tcp::tcp_params::tx_mode::copy ? "copy" : "attach";
+                         });
 
 TEST(tcp_conn, lost_segment_is_retransmitted_after_rto_from_the_queue) {
     harness h;

@@ -97,6 +97,9 @@ struct harness {
         p.max_connections = 64;
         p.ooo_queues = 4;
         p.isn_secret = 42;
+        if (p.tx == tcp::tcp_params::tx_mode::automatic) {
+            p.tx = tcp::tcp_params::tx_mode::attach;  // the zero-copy path unless a test asks
+        }
         tcp = std::make_unique<tcp::tcp_stack>(*ip, p);
         ip->attach_tcp(tcp.get());
         app.stack = tcp.get();

@@ -80,6 +80,7 @@ struct tcp_detail {
     static bool send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
                           std::uint8_t flags) noexcept;
     static void output(tcp_stack& s, tcb& t) noexcept;
+    static bool tx_copy(tcp_stack& s, std::uint16_t port) noexcept;
     static void retransmit_first(tcp_stack& s, tcb& t) noexcept;
     // RFC 6675 §5 step (C) and later ACKs in recovery: send while cwnd - pipe >= SMSS.
     static void sack_output(tcp_stack& s, tcb& t) noexcept;

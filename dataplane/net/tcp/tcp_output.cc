@@ -1,5 +1,7 @@
 // TCP output: segment construction (zero-copy from the send queue), the send loop, RST
 // generation, and the retransmission and delayed-ACK timers. Runs on the owning lcore.
+#include <rte_ethdev.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -87,7 +89,7 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     th->recv_ack = (flags & th_ack) != 0 ? rte_cpu_to_be_32(t.rcv_nxt) : 0;
     th->tcp_flags = flags;
     th->rx_win = rte_cpu_to_be_16(advertised_window(t, syn));
-    // Attach [seq, seq + len) from the send queue.
+    // Attach (or copy) [seq, seq + len) from the send queue.
     if (len > 0) {
         std::uint32_t skip = seq - t.snd_una;
         rte_mbuf* q = t.sndq_head;
@@ -95,8 +97,19 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
             skip -= q->data_len;
             q = q->next;
         }
+        if (tx_copy(s, t.port) && len <= rte_pktmbuf_tailroom(m)) {
+            auto* dst = rte_pktmbuf_mtod_offset(m, std::uint8_t*, m->data_len);
+            (void)rte_pktmbuf_append(m, static_cast<std::uint16_t>(len));
+            for (std::uint32_t left = len; left > 0 && q != nullptr; q = q->next, skip = 0) {
+                const std::uint32_t n = std::min(left, q->data_len - skip);
+                std::memcpy(dst, rte_pktmbuf_mtod_offset(q, const std::uint8_t*, skip), n);
+                dst += n;
+                left -= n;
+            }
+            q = nullptr;  // nothing left to attach
+        }
         rte_mbuf* last = m;
-        std::uint32_t left = len;
+        std::uint32_t left = q == nullptr ? 0 : len;
         while (left > 0 && q != nullptr) {
             rte_mbuf* mi = rte_pktmbuf_alloc(s.params_.pool);
             if (mi == nullptr) {
@@ -127,6 +140,24 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     stats(s, t.port).count(event::tcp_segment_tx);
     s.ip_.ipv4_output(t.port, m, t.key.remote_addr[0], IPPROTO_TCP, s.now_tsc_);
     return true;
+}
+
+bool tcp_detail::tx_copy(tcp_stack& s, std::uint16_t port) noexcept {
+    switch (s.params_.tx) {
+        case tcp_params::tx_mode::attach:
+            return false;
+        case tcp_params::tx_mode::copy:
+            return true;
+        case tcp_params::tx_mode::automatic:
+            break;
+    }
+    if (s.tx_copy_[port] < 0) {  // once per port, not per packet
+        rte_eth_dev_info info{};
+        const bool multi = rte_eth_dev_info_get(port, &info) == 0 &&
+                           (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+        s.tx_copy_[port] = multi ? 0 : 1;
+    }
+    return s.tx_copy_[port] != 0;
 }
 
 void tcp_detail::send_syn(tcp_stack& s, tcb& t) noexcept {

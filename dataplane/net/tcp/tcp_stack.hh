@@ -73,6 +73,11 @@ struct tcp_params {
     // Answer SYNs with SYN cookies when a listener's backlog is full (RFC 4987 §3.6).
     bool syn_cookies = true;
     cc_algorithm cc = cc_algorithm::cubic;
+    // How queued data goes into a segment: attached as indirect mbufs (zero-copy, needs a PMD
+    // with RTE_ETH_TX_OFFLOAD_MULTI_SEGS), or copied into the header mbuf (DPDK 22.11's
+    // net_af_xdp reads only the first segment). `automatic` asks the port once.
+    enum class tx_mode : std::uint8_t { automatic, attach, copy };
+    tx_mode tx = tx_mode::automatic;
     rto_config rto{};
     std::uint64_t isn_secret = 0x5eed5eed5eedULL;  // RFC 6528 F(); tests inject it
     std::array<std::uint64_t, 2> cookie_key{0x636f6f6b6965ULL, 0x5eedULL};  // from a good RNG
@@ -159,6 +164,7 @@ private:
     syn_cookie_codec cookies_;
     // Per port, read at the first connect() on it (rss.hh); 16 ports at most (net::max_ports).
     std::unique_ptr<rss_view> rss_[16];
+    std::int8_t tx_copy_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
     std::uint64_t challenge_window_s_ = 0;
     std::uint32_t challenges_in_window_ = 0;
 };
