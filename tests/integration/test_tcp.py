@@ -96,6 +96,19 @@ def dp(bed):
     d.kill()
 
 
+@pytest.mark.parametrize("mode", ["af_packet", "af_xdp"])
+def test_download_and_upload_on_each_port_mode(bed, mode):
+    d = Dataplane(bed, mode, extra=APPS).start()
+    out, err = client(bed, "download", bed.dp_ip(), SOURCE_PORT)
+    assert out.split() == [str(SOURCE_BYTES), hashlib.sha256(pattern(SOURCE_BYTES)).hexdigest()], \
+        out + err + d.log()
+    size = 500_000
+    out, err = client(bed, "upload", bed.dp_ip(), SINK_PORT, size)
+    data = (bytes(range(256)) * (size // 256 + 1))[:size]
+    assert out == f"{size} {fnv1a64(data):016x}", out + err + d.log()
+    assert d.stop() == 0, d.log()
+
+
 def test_linux_downloads_pattern_from_source_intact(bed, dp):
     out, err = client(bed, "download", bed.dp_ip(), SOURCE_PORT)
     n, digest = out.split()
