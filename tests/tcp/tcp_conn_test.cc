@@ -494,6 +494,20 @@ TEST(tcp_conn, keepalive_probes_an_idle_peer_and_resets_when_unanswered) {
     EXPECT_EQ(h.app.events.back(), "closed:timeout");
 }
 
+TEST(tcp_conn, data_sent_on_an_idle_keepalive_connection_gets_a_normal_rto) {
+    harness h;
+    const std::uint32_t iss = h.handshake();
+    h.tcp->set_keepalive(*h.app.conn, 60'000, 1000, 3);
+    const bytes d = payload_of(100);
+    h.tcp->send(*h.app.conn, d.data(), 100);
+    ASSERT_EQ(h.out().size(), 1U);
+    h.advance_ms(1000);  // the RTO, not the 60 s keepalive idle time
+    const auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].seq, iss + 1);
+    EXPECT_EQ(o[0].payload, d);
+}
+
 TEST(tcp_conn, nagle_holds_small_segments_while_data_is_unacked) {
     harness h;
     const std::uint32_t iss = h.handshake();

@@ -262,6 +262,9 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
     }
     const std::uint32_t cwnd = t.cc ? t.cc->cwnd() : initial_window(t.smss);
     const std::uint32_t win = std::min(t.snd_wnd, cwnd);
+    // With nothing in flight the timer, if armed, is the keepalive or persist timer: the
+    // first segment sent must replace it with the RTO (RFC 6298 §5.1).
+    const bool was_idle = t.flight() == 0;
     bool sent = false;
     for (;;) {
         const std::uint32_t off = t.snd_nxt - t.snd_una;
@@ -307,7 +310,8 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
             break;
         }
     }
-    if ((sent || (t.snd_queued > 0 && t.flight() == 0)) && !t.rtx_timer.armed()) {
+    if ((sent && was_idle) || ((sent || (t.snd_queued > 0 && t.flight() == 0)) &&
+                               !t.rtx_timer.armed())) {
         arm_rtx(s, t);  // with nothing in flight and a zero window this is the persist probe
     }
 }
