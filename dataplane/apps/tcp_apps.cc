@@ -1,6 +1,8 @@
 // Test applications on the TCP API; see tcp_apps.hh. Runs on each worker lcore.
 #include "tcp_apps.hh"
 
+#include "../core/config.hh"
+
 #include <rte_mbuf.h>
 
 #include <charconv>
@@ -188,7 +190,46 @@ private:
     slots<state> slots_;
 };
 
+class client_app final : public tcp_handler {
+public:
+    client_app(tcp_stack& t, const tcp_app_spec& spec) : tcp_(t), spec_(spec) {}
+    void connect(std::uint16_t port_id) {
+        // RFC 9293 §3.8.3: give up after 10 s rather than the SYN retry budget.
+        (void)tcp_.connect(port_id, spec_.addr, spec_.port, this, nullptr, 10'000);
+    }
+    void on_established(connection& c) override { pump(c); }
+    void on_data(connection&, const rx_view& v) override { rte_pktmbuf_free(v.m); }
+    void on_writable(connection& c) override { pump(c); }
+    void on_peer_shutdown(connection& c) override { tcp_.close(c); }
+    void on_closed(connection&, close_reason) override {}
+
+private:
+    void pump(connection& c) {
+        std::uint8_t buf[2048];
+        while (sent_ < spec_.bytes) {
+            const std::uint32_t n = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(spec_.bytes - sent_, sizeof(buf)));
+            for (std::uint32_t i = 0; i < n; ++i) {
+                buf[i] = static_cast<std::uint8_t>((sent_ + i) % 251);
+            }
+            const std::uint32_t took = tcp_.send(c, buf, n);
+            sent_ += took;
+            if (took < n) {
+                return;
+            }
+        }
+        tcp_.shutdown_write(c);  // half-close: the server answers after our FIN
+    }
+    tcp_stack& tcp_;
+    tcp_app_spec spec_;
+    std::uint64_t sent_ = 0;  // one connection per worker
+};
+
 }  // namespace
+
+void start_client(tcp_handler& h, std::uint16_t port_id) noexcept {
+    static_cast<client_app&>(h).connect(port_id);
+}
 
 std::uint64_t fnv1a64(std::uint64_t h, const std::uint8_t* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
@@ -202,7 +243,8 @@ result<tcp_app_spec> parse_tcp_app(std::string_view spec) {
     const std::string s(spec);
     auto fail = [&](const std::string& why) {
         return error{"--app " + s + ": " + why +
-                     " (expected tcp-echo:PORT, tcp-source:PORT:BYTES or tcp-sink:PORT)"};
+                      " (expected tcp-echo:PORT, tcp-source:PORT:BYTES, tcp-sink:PORT or "
+                     "tcp-client:A.B.C.D:PORT:BYTES)"};
     };
     const auto c1 = spec.find(':');
     if (c1 == std::string_view::npos) {
@@ -216,6 +258,22 @@ result<tcp_app_spec> parse_tcp_app(std::string_view spec) {
         out.kind = tcp_app_kind::echo;
     } else if (kind == "tcp-sink") {
         out.kind = tcp_app_kind::sink;
+    } else if (kind == "tcp-client") {
+        out.kind = tcp_app_kind::client;
+        const auto c2 = rest.find(':');
+        const auto c3 = c2 == std::string_view::npos ? c2 : rest.find(':', c2 + 1);
+        if (c3 == std::string_view::npos) {
+            return fail("tcp-client needs A.B.C.D:PORT:BYTES");
+        }
+        auto ip = core::parse_ipv4(rest.substr(0, c2));
+        if (!ip) {
+            return fail(ip.message());
+        }
+        out.addr = *ip;
+        port_text = rest.substr(c2 + 1, c3 - c2 - 1);
+        if (!parse_num(rest.substr(c3 + 1), out.bytes)) {
+            return fail("BYTES '" + std::string(rest.substr(c3 + 1)) + "' is not a number");
+        }
     } else if (kind == "tcp-source") {
         out.kind = tcp_app_kind::source;
         const auto c2 = rest.find(':');
@@ -247,6 +305,8 @@ result<std::unique_ptr<tcp_handler>> start_tcp_app(const tcp_app_spec& spec, tcp
         case tcp_app_kind::sink:
             h = std::make_unique<sink_app>(tcp);
             break;
+        case tcp_app_kind::client:
+            return std::unique_ptr<tcp_handler>(std::make_unique<client_app>(tcp, spec));
     }
     if (!tcp.listen(spec.port, backlog, h.get())) {
         return error{"--app: cannot listen on TCP port " + std::to_string(spec.port) +

@@ -243,6 +243,15 @@ status dataplane::start_apps() {
             if (!h) {
                 return error{h.message()};
             }
+            if (spec->kind == apps::tcp_app_kind::client && !w->bindings().empty()) {
+                // Connects from the worker's first port, on its own lcore once it runs.
+                w->on_start(
+                    [](void* ctx, worker& wk) {
+                        apps::start_client(*static_cast<net::tcp::tcp_handler*>(ctx),
+                                           wk.bindings().front().port);
+                    },
+                    h->get());
+            }
             apps_.push_back(std::move(h).value());
         }
     }

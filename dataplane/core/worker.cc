@@ -77,6 +77,10 @@ void worker::start() noexcept {
     for (std::uint16_t port : announce_) {
         stack_.send_gratuitous_arp(port);
     }
+    tcp_->tick(rte_rdtsc());  // timers armed by the hooks count from now
+    for (auto [fn, ctx] : start_hooks_) {
+        fn(ctx, *this);
+    }
     stack_.flush();
 }
 

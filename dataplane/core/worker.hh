@@ -58,6 +58,10 @@ public:
     [[nodiscard]] status create_ring(int socket_id);
     void set_peers(std::vector<worker*> peers) { peers_ = std::move(peers); }
     void announce_on(std::uint16_t port) { announce_.push_back(port); }
+    // Setup: `fn(ctx, *this)` runs once on this worker's lcore when it starts, after its TCP
+    // clock is set (e.g. a TCP application's active opens).
+    using start_hook_fn = void (*)(void* ctx, worker& w);
+    void on_start(start_hook_fn fn, void* ctx) { start_hooks_.emplace_back(fn, ctx); }
 
     // The lcore entry: sends announcements, then polls until `quit` becomes true. When the main
     // lcore is the only lcore, it passes `housekeeping`, called about every 50 ms.
@@ -89,6 +93,7 @@ private:
     std::vector<rx_binding> rx_;
     std::vector<worker*> peers_;
     std::vector<std::uint16_t> announce_;
+    std::vector<std::pair<start_hook_fn, void*>> start_hooks_;
     rte_ring* ring_ = nullptr;
     std::uint64_t next_timer_ = 0;
     std::uint64_t timer_cycles_ = 0;

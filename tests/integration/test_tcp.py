@@ -193,3 +193,46 @@ def test_transfers_survive_two_percent_loss_both_ways(bed, dp):
     t = port_totals(dp.stats())
     assert t["events"]["tcp_retransmit"] > 0  # the loss really hit our sender
     assert dp.stop() == 0, dp.log()
+
+
+# A Linux server for the dataplane's tcp-client: reads to EOF, checks the pattern, answers.
+SERVER = r"""
+import hashlib, socket, sys
+host, port, want = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((host, port)); ls.listen(1); ls.settimeout(20)
+print("listening", flush=True)
+c, _ = ls.accept(); c.settimeout(20)
+h, n = hashlib.sha256(), 0
+while True:
+    b = c.recv(65536)
+    if not b:
+        break
+    h.update(b); n += len(b)
+ok = h.hexdigest() == want
+c.sendall(b"ok" if ok else b"bad")
+c.close()
+print(n, "ok" if ok else "bad", flush=True)
+"""
+
+
+def test_dataplane_connects_to_linux_and_sends_with_half_close(bed):
+    size = 2_000_000
+    srv = bed.peer_popen("/usr/bin/python3", "-c", SERVER, bed.peer_ip(), "7000",
+                         hashlib.sha256(pattern(size)).hexdigest(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert srv.stdout.readline().strip() == "listening"
+        d = Dataplane(bed, "af_packet",
+                      extra=["--app", f"tcp-client:{bed.peer_ip()}:7000:{size}"]).start()
+        out, err = srv.communicate(timeout=30)
+        assert out.strip() == f"{size} ok", out + err + d.log()
+        t = port_totals(d.stats())
+        assert t["events"]["tcp_active_open"] == 1
+        assert t["events"]["tcp_established"] == 1
+        assert d.stop() == 0, d.log()
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()

@@ -19,11 +19,18 @@ TEST(tcp_apps, specs_parse_kind_port_and_bytes) {
     auto k = parse_tcp_app("tcp-sink:9");
     ASSERT_TRUE(k);
     EXPECT_EQ(k->kind, tcp_app_kind::sink);
+    auto c = parse_tcp_app("tcp-client:198.18.0.1:7000:123");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->kind, tcp_app_kind::client);
+    EXPECT_EQ(c->addr, rte_cpu_to_be_32(0xc6120001U));
+    EXPECT_EQ(c->port, 7000);
+    EXPECT_EQ(c->bytes, 123U);
 }
 
 TEST(tcp_apps, bad_specs_say_what_was_wrong) {
     for (const char* bad : {"tcp-echo", "tcp-echo:0", "tcp-echo:70000", "tcp-source:80",
-                            "tcp-source:80:lots", "udp-echo:7", "tcp-sink:"}) {
+                            "tcp-source:80:lots", "udp-echo:7", "tcp-sink:",
+                            "tcp-client:198.18.0.1:7000", "tcp-client:nowhere:7000:1"}) {
         auto r = parse_tcp_app(bad);
         ASSERT_FALSE(r) << bad;
         EXPECT_NE(r.message().find(bad), std::string::npos) << r.message();
