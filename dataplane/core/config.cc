@@ -8,6 +8,8 @@
 #include <charconv>
 #include <set>
 
+#include "../apps/tcp_apps.hh"
+
 namespace sluice::dp::core {
 
 namespace {
@@ -92,6 +94,22 @@ result<std::vector<service_port>> parse_services(std::string_view text) {
         out.push_back(sp);
     }
     return out;
+}
+
+// TCP test applications (issue 3): kept apart from the port options on purpose.
+void add_app_option(CLI::App& app, dp_config& cfg) {
+    app.add_option("--app", cfg.apps,
+                   "TCP test application on every worker: tcp-echo:PORT, "
+                   "tcp-source:PORT:BYTES or tcp-sink:PORT. Repeatable.");
+}
+
+status check_apps(const dp_config& cfg) {
+    for (const auto& a : cfg.apps) {
+        if (auto r = apps::parse_tcp_app(a); !r) {
+            return error{r.message()};
+        }
+    }
+    return ok_status();
 }
 
 }  // namespace
@@ -285,6 +303,7 @@ result<parse_outcome> parse_options(int argc, char** argv) {
         });
     app.add_option("--shm-dir", out.config.shm_dir,
                    "directory of the shared-memory segments (default /dev/shm)");
+    add_app_option(app, out.config);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
@@ -301,6 +320,9 @@ result<parse_outcome> parse_options(int argc, char** argv) {
             return error{p.message()};
         }
         out.config.ports.push_back(std::move(p).value());
+    }
+    if (auto a = check_apps(out.config); !a) {
+        return error{a.message()};
     }
     if (out.config.ports.empty()) {
         return error{"no port to serve: give at least one --port dev=...,addr=... (see --help)"};

@@ -58,6 +58,9 @@ struct dp_config {
     std::string instance;                // control-plane instance: shm segments to attach
     std::string shm_dir = "/dev/shm";    // where those segments live (tests use a temp dir)
     std::string xdp_prog;                // BPF object for afxdp ports; "": the default one
+    // TCP test applications (issue 3), each "tcp-echo:PORT", "tcp-source:PORT:BYTES" or
+    // "tcp-sink:PORT" (dataplane/apps/tcp_apps.hh), validated at parse time.
+    std::vector<std::string> apps;
 };
 
 // Parses Sluice's own arguments (EAL's already removed). argv[0] is the program name.

@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 
+#include "../apps/tcp_apps.hh"
 #include "log.hh"
 #include "shm_link.hh"
 
@@ -263,6 +264,39 @@ status dataplane::setup() {
         }
         log::info("control plane: attached instance {} ({}), {} worker slot(s) registered",
                   cfg_.instance, cfg_.shm_dir, workers_.size());
+    }
+    return start_apps();
+}
+
+status dataplane::start_apps() {
+    for (auto& w : workers_) {
+        if (!w->tcp().ok()) {
+            return error{"worker " + std::to_string(w->lcore()) + ": TCP connection table: " +
+                         rte_strerror(rte_errno)};
+        }
+        for (const auto& text : cfg_.apps) {
+            auto spec = apps::parse_tcp_app(text);
+            if (!spec) {
+                return error{spec.message()};
+            }
+            auto h = apps::start_tcp_app(*spec, w->tcp());
+            if (!h) {
+                return error{h.message()};
+            }
+            if (spec->kind == apps::tcp_app_kind::client && !w->bindings().empty()) {
+                // Connects from the worker's first port, on its own lcore once it runs.
+                w->on_start(
+                    [](void* ctx, worker& wk) {
+                        apps::start_client(*static_cast<net::tcp::tcp_handler*>(ctx),
+                                           wk.bindings().front().port);
+                    },
+                    h->get());
+            }
+            apps_.push_back(std::move(h).value());
+        }
+    }
+    for (const auto& text : cfg_.apps) {
+        log::info("TCP app {} on every worker", text);
     }
     return ok_status();
 }

@@ -50,6 +50,7 @@ public:
     }
 
 private:
+    [[nodiscard]] status start_apps();
     [[nodiscard]] status create_pools(const std::vector<unsigned>& worker_lcores,
                                       const std::vector<std::uint16_t>& port_ids,
                                       const std::vector<std::vector<unsigned>>& serving);
@@ -62,6 +63,9 @@ private:
     std::vector<std::optional<created_device>> created_;  // per cfg_.ports entry (afxdp/auto)
     std::set<int> xsk_fds_;  // AF_XDP sockets of the ports opened so far (mode report)
     std::vector<std::unique_ptr<net::iface>> ifaces_;
+    // TCP test applications (--app), one handler per worker and app; declared before workers_
+    // so that they outlive every connection.
+    std::vector<std::unique_ptr<net::tcp::tcp_handler>> apps_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::unique_ptr<shm_link> shm_;  // set when attached to a control-plane instance
     bool launched_ = false;

@@ -14,11 +14,21 @@ namespace sluice::dp::core {
 worker::worker(unsigned lcore, unsigned index, const net::stack_params& p)
     : lcore_(lcore), index_(index), stack_(p) {
     stack_.on_neighbor_learned(&worker::on_learned, this);
+    net::tcp::tcp_params tp;
+    tp.tsc_hz = p.tsc_hz;
+    tp.pool = p.pool;
+    tp.socket_id = p.socket_id;
+    tp.lcore = lcore;
+    tcp_ = std::make_unique<net::tcp::tcp_stack>(stack_, tp);
+    if (tcp_->ok()) {
+        stack_.attach_tcp(tcp_.get());
+    }
     timer_cycles_ = p.tsc_hz * timer_period_us / 1000000U;
 }
 
 worker::~worker() {
     stack_.release();
+    stack_.attach_tcp(nullptr);  // tcp_ is destroyed before stack_
     rte_ring_free(ring_);
 }
 
@@ -69,6 +79,10 @@ void worker::start() noexcept {
     for (std::uint16_t port : announce_) {
         stack_.send_gratuitous_arp(port);
     }
+    tcp_->tick(rte_rdtsc());  // timers armed by the hooks count from now
+    for (auto [fn, ctx] : start_hooks_) {
+        fn(ctx, *this);
+    }
     stack_.flush();
 }
 
@@ -91,6 +105,7 @@ std::uint32_t worker::poll_once(std::uint64_t now) noexcept {
         if (shm_ != nullptr) {
             shm_->tick(now, stack_, stats_);
         }
+        tcp_->tick(now);  // the TCP timer wheel advances in 1 ms ticks
         next_timer_ = now + timer_cycles_;
     }
     stack_.flush();

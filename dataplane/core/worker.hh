@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../net/stack.hh"
+#include "../net/tcp/tcp_stack.hh"
 #include "result.hh"
 
 namespace sluice::dp::core {
@@ -61,6 +62,10 @@ public:
     void announce_on(std::uint16_t port) { announce_.push_back(port); }
     // Links the worker to the control plane's shared memory (optional; see shm_link.hh).
     void link_shm(lcore_link* l) noexcept { shm_ = l; }
+    // Setup: `fn(ctx, *this)` runs once on this worker's lcore when it starts, after its TCP
+    // clock is set (e.g. a TCP application's active opens).
+    using start_hook_fn = void (*)(void* ctx, worker& w);
+    void on_start(start_hook_fn fn, void* ctx) { start_hooks_.emplace_back(fn, ctx); }
 
     // The lcore entry: sends announcements, then polls until `quit` becomes true. When the main
     // lcore is the only lcore, it passes `housekeeping`, called about every 50 ms.
@@ -77,6 +82,8 @@ public:
     [[nodiscard]] const lcore_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] net::stack& stack() noexcept { return stack_; }
     [[nodiscard]] const net::stack& stack() const noexcept { return stack_; }
+    // This lcore's TCP (issue 3); attached to stack() for IPv4 protocol 6.
+    [[nodiscard]] net::tcp::tcp_stack& tcp() noexcept { return *tcp_; }
 
 private:
     static void on_learned(void* ctx, std::uint16_t port, rte_be32_t ip,
@@ -86,9 +93,11 @@ private:
     unsigned lcore_;
     unsigned index_;
     net::stack stack_;
+    std::unique_ptr<net::tcp::tcp_stack> tcp_;
     std::vector<rx_binding> rx_;
     std::vector<worker*> peers_;
     std::vector<std::uint16_t> announce_;
+    std::vector<std::pair<start_hook_fn, void*>> start_hooks_;
     rte_ring* ring_ = nullptr;
     lcore_link* shm_ = nullptr;
     std::uint64_t next_timer_ = 0;

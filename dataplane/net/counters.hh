@@ -38,6 +38,21 @@ enum class drop_reason : std::uint8_t {
     no_route,             // destination off-link and no gateway configured
     headroom,             // no room to prepend a header (should not happen with our pools)
     tx_full,              // the NIC queue did not take the packet
+    // TCP (issue 3). A TCP segment that was processed (even a pure ACK) is consumed, not dropped.
+    tcp_truncated,        // shorter than a TCP header
+    tcp_bad_offset,       // data offset < 5 words or beyond the segment
+    tcp_bad_checksum,
+    tcp_no_socket,        // no connection or listener; answered with RST (RFC 9293 §3.10.7.1)
+    tcp_unacceptable,     // failed the sequence check (RFC 9293 §3.10.7.4 first check); ACKed
+    tcp_paws,             // RFC 7323 §5 PAWS: old timestamp
+    tcp_backlog_full,     // SYN refused: listener's SYN-RECEIVED backlog is full
+    tcp_table_full,       // SYN refused: no free TCB on this lcore
+    tcp_bad_ack,          // ACK outside what we sent (RFC 9293 §3.10.7.4 fifth check)
+    tcp_ooo_dropped,      // out-of-order data with no reassembly room
+    tcp_no_ack,           // segment without ACK in a synchronized state
+    tcp_rst_ignored,      // RST outside the window, or unacceptable in SYN-SENT
+    tcp_alloc_failed,     // no mbuf for a reply or a segment
+    tcp_icmp_ignored,     // ICMP frag-needed for no connection, or failing RFC 5927 checks
     count_
 };
 
@@ -53,7 +68,12 @@ constexpr std::string_view to_string(drop_reason r) noexcept {
         "ipv4_bad_source",      "ipv4_proto_unhandled", "icmp_truncated",
         "icmp_bad_checksum",    "icmp_type_unhandled", "arp_pending_overflow",
         "arp_table_full",       "arp_resolve_failed", "no_route",
-        "headroom",             "tx_full",
+        "headroom",             "tx_full",            "tcp_truncated",
+        "tcp_bad_offset",       "tcp_bad_checksum",   "tcp_no_socket",
+        "tcp_unacceptable",     "tcp_paws",           "tcp_backlog_full",
+        "tcp_table_full",       "tcp_bad_ack",        "tcp_ooo_dropped",
+        "tcp_no_ack",           "tcp_rst_ignored",    "tcp_alloc_failed",
+        "tcp_icmp_ignored",
     };
     auto i = static_cast<std::size_t>(r);
     return i < names.size() ? names[i] : "unknown";
@@ -73,6 +93,29 @@ enum class event : std::uint8_t {
     eth_rx_multicast,     // frames to a multicast or broadcast MAC that were accepted
     icmp_echo_request,
     icmp_echo_reply_tx,
+    // TCP (issue 3).
+    tcp_segment_rx,       // valid TCP segments processed
+    tcp_segment_tx,
+    tcp_passive_open,     // SYN accepted by a listener (SYN-RECEIVED)
+    tcp_active_open,      // connect() sent a SYN
+    tcp_established,
+    tcp_closed,           // a TCB returned to the pool
+    tcp_reset_rx,         // RST accepted
+    tcp_reset_tx,         // RST sent (any reason)
+    tcp_rto,              // retransmission timer expiries
+    tcp_retransmit,       // segments sent again (RTO or fast retransmit)
+    tcp_fast_retransmit,  // RFC 5681 §3.2 / RFC 6582 recovery entered
+    tcp_ooo_queued,       // segments queued out of order
+    tcp_challenge_ack,    // RFC 5961 challenge ACKs sent
+    tcp_delayed_ack,      // ACKs sent by the delayed-ACK timer
+    tcp_time_wait,        // connections that entered TIME-WAIT
+    tcp_timeout,          // connections given up (retries or connect timeout)
+    tcp_challenge_ack_limited,  // challenge ACKs not sent: over the RFC 5961 §7 rate limit
+    tcp_time_wait_reused, // a SYN took over a TIME-WAIT pair (RFC 6191)
+    tcp_syn_cookie_sent,  // SYN-ACKs with a cookie (backlog full, RFC 4987 §3.6)
+    tcp_syn_cookie_accepted,  // connections rebuilt from a valid cookie ACK
+    tcp_keepalive_probe,  // keepalive probes sent
+    tcp_pmtu_reduced,     // ICMP frag-needed lowered a connection's MSS (RFC 1191)
     count_
 };
 
@@ -83,6 +126,12 @@ constexpr std::string_view to_string(event e) noexcept {
         "arp_request_rx", "arp_reply_rx", "arp_request_tx", "arp_reply_tx",
         "arp_gratuitous_tx", "arp_learned", "arp_expired", "arp_conflict",
         "ipv4_options", "eth_rx_multicast", "icmp_echo_request", "icmp_echo_reply_tx",
+        "tcp_segment_rx", "tcp_segment_tx", "tcp_passive_open", "tcp_active_open",
+        "tcp_established", "tcp_closed", "tcp_reset_rx", "tcp_reset_tx", "tcp_rto",
+        "tcp_retransmit", "tcp_fast_retransmit", "tcp_ooo_queued", "tcp_challenge_ack",
+        "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout", "tcp_challenge_ack_limited",
+        "tcp_time_wait_reused", "tcp_syn_cookie_sent", "tcp_syn_cookie_accepted",
+        "tcp_keepalive_probe", "tcp_pmtu_reduced",
     };
     auto i = static_cast<std::size_t>(e);
     return i < names.size() ? names[i] : "unknown";

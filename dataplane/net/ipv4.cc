@@ -5,6 +5,7 @@
 #include <rte_ip.h>
 
 #include "stack.hh"
+#include "tcp/tcp_stack.hh"
 
 namespace sluice::dp::net {
 
@@ -83,8 +84,14 @@ void stack::ipv4_input(port_ctx& pc, rte_mbuf* m, std::uint64_t now) noexcept {
         case IPPROTO_ICMP:
             rte_pktmbuf_adj(m, static_cast<std::uint16_t>(ihl));
             return icmp_input(pc, m, src, now);
+        case IPPROTO_TCP:
+            if (tcp_ != nullptr) {
+                const rte_be32_t dst = ih->dst_addr;
+                rte_pktmbuf_adj(m, static_cast<std::uint16_t>(ihl));
+                return tcp_->input(ifc.port_id, m, src, dst, now);
+            }
+            return drop(pc, m, drop_reason::ipv4_proto_unhandled);
         default:
-            // The TCP stack attaches here (docs/architecture.md, "Packet path").
             return drop(pc, m, drop_reason::ipv4_proto_unhandled);
     }
 }
@@ -95,6 +102,14 @@ void stack::icmp_input(port_ctx& pc, rte_mbuf* m, rte_be32_t src, std::uint64_t 
         return drop(pc, m, drop_reason::icmp_truncated);
     }
     auto* ic = rte_pktmbuf_mtod(m, rte_icmp_hdr*);
+    // RFC 1191 §4: destination unreachable, fragmentation needed and DF set: TCP lowers its MSS.
+    if (ic->icmp_type == 3 && ic->icmp_code == 4 && tcp_ != nullptr) {
+        std::uint16_t sum = 0;
+        if (rte_raw_cksum_mbuf(m, 0, len, &sum) != 0 || sum != 0xffff) [[unlikely]] {
+            return drop(pc, m, drop_reason::icmp_bad_checksum);
+        }
+        return tcp_->icmp_frag_needed(pc.ifc->port_id, m, now);
+    }
     if (ic->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || ic->icmp_code != 0) {
         return drop(pc, m, drop_reason::icmp_type_unhandled);
     }

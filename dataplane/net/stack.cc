@@ -4,6 +4,8 @@
 #include <rte_ether.h>
 #include <rte_prefetch.h>
 
+#include "tcp/tcp_stack.hh"
+
 namespace sluice::dp::net {
 
 stack::~stack() { release(); }
@@ -84,6 +86,9 @@ void stack::flush() noexcept {
 }
 
 void stack::release() noexcept {
+    if (tcp_ != nullptr) {
+        tcp_->release();  // queued and out-of-order mbufs go back before the pools are checked
+    }
     for (auto& pc : ports_) {
         pc.txq.discard();
         pc.arp.reset();  // frees packets still waiting for resolution

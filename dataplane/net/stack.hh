@@ -23,6 +23,10 @@
 
 namespace sluice::dp::net {
 
+namespace tcp {
+class tcp_stack;
+}
+
 // Port ids above this are refused at start (DPDK's own default is RTE_MAX_ETHPORTS = 32).
 inline constexpr std::uint16_t max_ports = 16;
 // Burst size for RX and TX (STYLE.md; DPDK examples use 32).
@@ -52,6 +56,14 @@ public:
     void on_neighbor_learned(neighbor_learned_fn fn, void* ctx) noexcept {
         learned_fn_ = fn;
         learned_ctx_ = ctx;
+    }
+
+    // Setup: hands IPv4 protocol 6 to `t` (same lcore; it must outlive the stack's use).
+    // Without one, TCP is dropped as ipv4_proto_unhandled.
+    void attach_tcp(tcp::tcp_stack* t) noexcept { tcp_ = t; }
+    [[nodiscard]] tcp::tcp_stack* tcp() const noexcept { return tcp_; }
+    [[nodiscard]] const iface* ifc_of(std::uint16_t port) const noexcept {
+        return port < max_ports ? ports_[port].ifc : nullptr;
     }
 
     // Processes a received burst from `port`; takes ownership of all `n` mbufs.
@@ -116,6 +128,7 @@ private:
     neighbor_learned_fn learned_fn_ = nullptr;
     void* learned_ctx_ = nullptr;
     std::uint64_t next_sweep_ = 0;
+    tcp::tcp_stack* tcp_ = nullptr;
 };
 
 }  // namespace sluice::dp::net

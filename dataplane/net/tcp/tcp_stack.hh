@@ -1,0 +1,172 @@
+// One lcore's TCP: connection table, TCB pool, listeners, timers and the application API
+// (sluice::dp::net::tcp).
+//
+// Threading: one tcp_stack per worker lcore, attached to that worker's net::stack; every call
+// (packet input, timers, the API below, handler callbacks) runs on that lcore. No locks; the
+// TCB pool, the out-of-order queue pool and the connection table (rte_hash) are sized at
+// construction, so nothing allocates per packet or per connection.
+//
+// Application API (event-driven, on the connection's lcore). A `tcp_handler` is chosen at
+// listen()/connect() time; its virtual functions are called once per *event* (never per
+// segment inside the stack's own processing). Contracts:
+//   - on_data hands over one reference on an mbuf chain: `len` payload bytes starting `off`
+//     bytes into `m` (zero-copy; the app frees `m` with rte_pktmbuf_free when done).
+//   - send() copies into pooled mbufs and returns what it accepted (0..len) against the
+//     per-connection queued-bytes limit; on a short write, on_writable follows when room
+//     frees. send_mbuf() takes a chain zero-copy (always accepted; the app should respect
+//     writable). Queued data is retransmitted from the queue without copying again.
+//   - close() = shutdown(write) + "no more events"; abort() sends RST and frees at once; on
+//     neither is on_closed called. on_closed(reason) is called exactly once otherwise, after
+//     which the connection pointer must not be used.
+#pragma once
+
+#include <rte_hash.h>
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/timer/timer_wheel.hh"
+#include "net/counters.hh"
+#include "net/tcp/options.hh"
+#include "net/tcp/reassembly.hh"
+#include "net/tcp/rss.hh"
+#include "net/tcp/syn_cookie.hh"
+#include "net/tcp/tcb.hh"
+
+namespace sluice::dp::net {
+class stack;
+}
+
+namespace sluice::dp::net::tcp {
+
+using connection = tcb;
+
+class tcp_handler {
+public:
+    virtual ~tcp_handler() = default;
+    // A connection reached ESTABLISHED: accepted on a listener, or our connect() completed.
+    // The app may set c.user here.
+    virtual void on_established(connection& c) = 0;
+    // In-order data; the app owns one reference on v.m.
+    virtual void on_data(connection& c, const rx_view& v) = 0;
+    // Room in the send queue again after a short send().
+    virtual void on_writable(connection& c) { (void)c; }
+    // The peer sent FIN: no more data will arrive; sending is still allowed (half-close).
+    virtual void on_peer_shutdown(connection& c) { (void)c; }
+    // The connection is over; `c` is invalid after this returns.
+    virtual void on_closed(connection& c, close_reason why) = 0;
+};
+
+struct tcp_params {
+    std::uint32_t max_connections = 4096;  // TCBs per lcore
+    std::uint32_t ooo_queues = 256;        // out-of-order queues per lcore (borrowed per conn)
+    std::uint32_t rcv_buffer = 256 * 1024; // advertised receive window, bytes
+    std::uint32_t snd_buffer = 256 * 1024; // queued-bytes limit per connection
+    std::uint32_t time_wait_ms = 60'000;   // 2*MSL; RFC 9293 §3.4.2 suggests MSL = 2 min
+    std::uint32_t delack_ms = 40;          // delayed-ACK bound (issue 3; RFC 1122 allows 500)
+    std::uint32_t syn_retries = 6;         // Linux tcp_syn_retries
+    std::uint32_t data_retries = 15;       // Linux tcp_retries2 (RFC 9293 §3.8.3 R2)
+    // RFC 5961 §7: challenge ACKs per second per lcore (Linux's historical default).
+    std::uint32_t challenge_ack_limit = 1000;
+    // Answer SYNs with SYN cookies when a listener's backlog is full (RFC 4987 §3.6).
+    bool syn_cookies = true;
+    cc_algorithm cc = cc_algorithm::cubic;
+    // How queued data goes into a segment: attached as indirect mbufs (zero-copy, needs a PMD
+    // with RTE_ETH_TX_OFFLOAD_MULTI_SEGS), or copied into the header mbuf (DPDK 22.11's
+    // net_af_xdp reads only the first segment). `automatic` asks the port once.
+    enum class tx_mode : std::uint8_t { automatic, attach, copy };
+    tx_mode tx = tx_mode::automatic;
+    rto_config rto{};
+    std::uint64_t isn_secret = 0x5eed5eed5eedULL;  // RFC 6528 F(); tests inject it
+    std::array<std::uint64_t, 2> cookie_key{0x636f6f6b6965ULL, 0x5eedULL};  // from a good RNG
+    std::uint64_t tsc_hz = 0;
+    rte_mempool* pool = nullptr;  // TX segments and copies of send() data
+    int socket_id = 0;
+    unsigned lcore = 0;  // for the rte_hash name
+};
+
+class tcp_stack {
+public:
+    tcp_stack(net::stack& ip, const tcp_params& p);
+    ~tcp_stack();
+    tcp_stack(const tcp_stack&) = delete;
+    tcp_stack& operator=(const tcp_stack&) = delete;
+    // False if the pools or the table could not be created (message in error()).
+    [[nodiscard]] bool ok() const noexcept { return table_ != nullptr; }
+
+    // --- packet path (called by net::stack) ---
+    // `m` starts at the TCP header (IP header stripped), `src`/`dst` from the IP header.
+    // Takes ownership.
+    void input(std::uint16_t port, rte_mbuf* m, rte_be32_t src, rte_be32_t dst,
+               std::uint64_t now_tsc) noexcept;
+    // ICMP "fragmentation needed" (type 3 code 4); `m` starts at the ICMP header, checksum
+    // verified. Takes ownership. RFC 1191 §4 with RFC 5927 §4.1 validation.
+    void icmp_frag_needed(std::uint16_t port, rte_mbuf* m, std::uint64_t now_tsc) noexcept;
+    // Runs due timers; call every millisecond or so.
+    void tick(std::uint64_t now_tsc) noexcept;
+
+    // --- application API ---
+    // Listens on `port` (host order) on every address of every port this lcore serves.
+    // `backlog` bounds connections in SYN-RECEIVED for this listener.
+    [[nodiscard]] bool listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h) noexcept;
+    // Active open from `port_id`'s address to dst:dst_port (host order port). The source port
+    // is chosen so that the NIC's RSS brings the answers back to this lcore's queue (any port
+    // when the port has one queue). Returns nullptr when out of TCBs or source ports. on_established or on_closed(refused/timeout) follows.
+    connection* connect(std::uint16_t port_id, rte_be32_t dst, std::uint16_t dst_port,
+                        tcp_handler* h, void* user, std::uint32_t timeout_ms) noexcept;
+    std::uint32_t send(connection& c, const void* data, std::uint32_t len) noexcept;
+    void send_mbuf(connection& c, rte_mbuf* m) noexcept;
+    [[nodiscard]] std::uint32_t send_space(const connection& c) const noexcept;
+    // Keepalive: after `idle_ms` without traffic, up to `probes` probes `interval_ms` apart;
+    // unanswered, the connection is reset and reported as timeout. idle_ms 0 turns it off.
+    void set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_t interval_ms,
+                       std::uint8_t probes) noexcept;
+    // Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4): off by default, as proxies want.
+    void set_nagle(connection& c, bool on) noexcept { c.nagle = on; }
+    void shutdown_write(connection& c) noexcept;
+    void close(connection& c) noexcept;
+    void abort(connection& c) noexcept;
+
+    // Frees every connection and queued mbuf (shutdown); no callbacks.
+    void release() noexcept;
+
+    [[nodiscard]] std::uint32_t active_connections() const noexcept { return in_use_; }
+    [[nodiscard]] connection* lookup(const flow_key& k) const noexcept;
+    [[nodiscard]] std::uint64_t now_ms() const noexcept { return now_ms_; }
+    [[nodiscard]] const tcp_params& params() const noexcept { return params_; }
+
+private:
+    friend struct tcp_detail;
+    struct listener {
+        std::uint16_t port = 0;  // network order; 0: free slot
+        std::uint32_t backlog = 0;
+        std::uint32_t pending = 0;  // connections in SYN-RECEIVED
+        tcp_handler* handler = nullptr;
+    };
+    static constexpr std::size_t max_listeners = 16;
+
+    net::stack& ip_;
+    tcp_params params_;
+    rte_hash* table_ = nullptr;
+    std::unique_ptr<tcb[]> tcbs_;
+    std::uint32_t free_head_ = 0;
+    std::uint32_t in_use_ = 0;
+    std::unique_ptr<reassembly_queue[]> ooo_;
+    std::vector<reassembly_queue*> ooo_free_;
+    reassembly_counters ooo_counters_{};
+    listener listeners_[max_listeners]{};
+    core::timer_wheel wheel_{0};
+    std::uint64_t now_tsc_ = 0;
+    std::uint64_t now_ms_ = 0;
+    std::uint16_t next_ephemeral_ = 0;
+    syn_cookie_codec cookies_;
+    // Per port, read at the first connect() on it (rss.hh); 16 ports at most (net::max_ports).
+    std::unique_ptr<rss_view> rss_[16];
+    std::int8_t tx_copy_[16] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    std::uint64_t challenge_window_s_ = 0;
+    std::uint32_t challenges_in_window_ = 0;
+};
+
+}  // namespace sluice::dp::net::tcp
