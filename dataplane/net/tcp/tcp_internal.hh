@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "../cksum.hh"
 #include "net/stack.hh"
 #include "net/tcp/tcp_stack.hh"
 
@@ -93,27 +94,6 @@ struct tcp_detail {
     static bool ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept;
     static bool data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment& seg) noexcept;
 };
-
-// Ones'-complement sum (RFC 1071, not complemented) of the first `len` bytes of a chain.
-// DPDK 22.11's rte_raw_cksum_mbuf truncates each segment's unreduced 32-bit sum to 16 bits
-// before byte-swapping a segment that starts at an odd offset, so chains whose segment
-// boundaries fall on odd offsets get wrong checksums (seen against Linux). This reduces first.
-inline std::uint16_t raw_cksum_chain(const rte_mbuf* m, std::uint32_t len) noexcept {
-    std::uint32_t sum = 0;
-    std::uint32_t done = 0;
-    for (const rte_mbuf* seg = m; seg != nullptr && done < len; seg = seg->next) {
-        const std::uint32_t n = std::min<std::uint32_t>(seg->data_len, len - done);
-        std::uint16_t part = rte_raw_cksum(rte_pktmbuf_mtod(seg, const void*), n);
-        if ((done & 1U) != 0) {
-            part = rte_bswap16(part);
-        }
-        sum += part;
-        done += n;
-    }
-    sum = (sum & 0xffffU) + (sum >> 16);
-    sum = (sum & 0xffffU) + (sum >> 16);
-    return static_cast<std::uint16_t>(sum);
-}
 
 inline std::uint32_t window_shift_for(std::uint32_t bytes) noexcept {
     std::uint8_t shift = 0;
