@@ -22,7 +22,7 @@ reply local_error(int code, std::string msg, std::string_view kind) {
 
 }  // namespace
 
-reply call(const std::string& path, const nlohmann::json& req, int timeout_ms) {
+reply call(const std::string& path, const nlohmann::ordered_json& req, int timeout_ms) {
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
     if (path.size() >= sizeof sa.sun_path) {
@@ -83,7 +83,7 @@ reply call(const std::string& path, const nlohmann::json& req, int timeout_ms) {
         if (f->has_value()) {
             ::close(fd);
             try {
-                nlohmann::json body = nlohmann::json::parse(**f);
+                nlohmann::ordered_json body = nlohmann::ordered_json::parse(**f);
                 if (!body.is_object()) {
                     return local_error(exit_protocol, "reply is not a JSON object", "protocol");
                 }
@@ -93,7 +93,7 @@ reply call(const std::string& path, const nlohmann::json& req, int timeout_ms) {
                 const std::string kind = body.value("kind", "invalid");
                 return {kind == "busy" || kind == "io" ? exit_busy : exit_refused,
                         std::move(body)};
-            } catch (const nlohmann::json::exception& e) {
+            } catch (const nlohmann::ordered_json::exception& e) {
                 return local_error(exit_protocol, fmt::format("malformed reply: {}", e.what()),
                                    "protocol");
             }

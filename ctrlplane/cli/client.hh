@@ -20,11 +20,11 @@ enum exit_code : int {
 
 struct reply {
     int code = exit_ok;     // exit_ok when the daemon answered ok
-    nlohmann::json body;    // the daemon's reply, or {"ok":false,"error":...} made here
+    nlohmann::ordered_json body;    // the daemon's reply, or {"ok":false,"error":...} made here
 };
 
 // Connects to `socket_path`, sends `req`, waits up to timeout_ms for the reply.
-[[nodiscard]] reply call(const std::string& socket_path, const nlohmann::json& req,
+[[nodiscard]] reply call(const std::string& socket_path, const nlohmann::ordered_json& req,
                          int timeout_ms = 10'000);
 
 }  // namespace sluice::cp::cli

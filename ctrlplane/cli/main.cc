@@ -18,7 +18,7 @@
 
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 using namespace sluice::cp::cli;  // NOLINT(google-build-using-namespace): main only
 
 struct globals {
@@ -210,12 +210,20 @@ void add_add_set(CLI::App* obj, ctx& c, const std::string& section, const std::s
         builder b = flags(sub);
         sub->callback([&c, section, verb, name, yaml, before, b] {
             c.action = [&c, section, verb, name, yaml, before, b] {
-                json o;
+                json given;
                 std::string err;
-                if (!object_from_yaml(*yaml, o, err) || !b(o, err)) {
+                if (!object_from_yaml(*yaml, given, err)) {
                     return refuse_locally(c.g, err, exit_usage);
                 }
-                o["name"] = *name;
+                json o = {{"name", *name}};  // name first, as operators write it
+                for (auto it = given.begin(); it != given.end(); ++it) {
+                    if (it.key() != "name") {
+                        o[it.key()] = it.value();
+                    }
+                }
+                if (!b(o, err)) {
+                    return refuse_locally(c.g, err, exit_usage);
+                }
                 json req = {{"section", section}, {"verb", verb}, {"name", *name}, {"object", o}};
                 if (!before->empty()) {
                     req["before"] = *before;

@@ -7,7 +7,7 @@
 
 namespace sluice::cp::cli {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string scalar_text(const json& v) {
     if (v.is_string()) {

@@ -12,11 +12,11 @@ namespace sluice::cp::cli {
 void print_table(const std::vector<std::string>& headers,
                  const std::vector<std::vector<std::string>>& rows);
 // One row per object of `section` ("routes", "clusters", ...) of a config in JSON form.
-void print_objects_table(const std::string& section, const nlohmann::json& objects);
+void print_objects_table(const std::string& section, const nlohmann::ordered_json& objects);
 // "+ routes/x", "- clusters/y", "~ listeners/z"; "no changes" when empty.
-void print_diff(const nlohmann::json& diff);
-void print_status(const nlohmann::json& status);
-void print_stats(const nlohmann::json& stats);
-[[nodiscard]] std::string scalar_text(const nlohmann::json& v);
+void print_diff(const nlohmann::ordered_json& diff);
+void print_status(const nlohmann::ordered_json& status);
+void print_stats(const nlohmann::ordered_json& stats);
+[[nodiscard]] std::string scalar_text(const nlohmann::ordered_json& v);
 
 }  // namespace sluice::cp::cli

@@ -11,7 +11,7 @@
 namespace sluice::cp::daemon {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 json scalar_to_json(const YAML::Node& n) {
     const std::string& s = n.Scalar();
@@ -290,7 +290,8 @@ json diff(const json& before, const json& after) {
             long i = find_named(a, section, n);
             if (i < 0) {
                 added.push_back(n);
-            } else if (a[static_cast<std::size_t>(i)] != o) {
+            } else if (nlohmann::json::parse(a[static_cast<std::size_t>(i)].dump()) !=
+                       nlohmann::json::parse(o.dump())) {  // key order is not a change
                 changed.push_back(n);
             }
         }

@@ -16,9 +16,9 @@ namespace sluice::cp::daemon {
 
 // YAML text → JSON (plain scalars that read as integers, reals or booleans become numbers and
 // booleans; quoted ones stay strings). Unparseable YAML is an error.
-[[nodiscard]] result<nlohmann::json> yaml_to_json(std::string_view yaml);
+[[nodiscard]] result<nlohmann::ordered_json> yaml_to_json(std::string_view yaml);
 // JSON → YAML text (block style), the form that is persisted after an edit.
-[[nodiscard]] std::string json_to_yaml(const nlohmann::json& j);
+[[nodiscard]] std::string json_to_yaml(const nlohmann::ordered_json& j);
 
 // One edit request (see docs/cli.md, "Socket protocol"):
 //   section: listeners | routes | clusters | rate_limits | endpoints | breakers
@@ -28,12 +28,12 @@ namespace sluice::cp::daemon {
 //   object:  the new object (add/set)
 //   before:  routes only: insert before this route (order matters: first match wins)
 // Returns the edited config as JSON; errors name what was missing (kind invalid).
-[[nodiscard]] result<nlohmann::json> apply_edit(const nlohmann::json& config,
-                                                const nlohmann::json& request);
+[[nodiscard]] result<nlohmann::ordered_json> apply_edit(const nlohmann::ordered_json& config,
+                                                const nlohmann::ordered_json& request);
 
 // Objects added, removed and changed between two configs, per section, by name:
 // {"listeners": {"added": [...], "removed": [...], "changed": [...]}, ...}; plus "order" when
 // the route order differs. Empty sections are left out.
-[[nodiscard]] nlohmann::json diff(const nlohmann::json& before, const nlohmann::json& after);
+[[nodiscard]] nlohmann::ordered_json diff(const nlohmann::ordered_json& before, const nlohmann::ordered_json& after);
 
 }  // namespace sluice::cp::daemon

@@ -17,7 +17,7 @@
 namespace sluice::cp::daemon {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string_view kind_name(error_kind k) {
     switch (k) {

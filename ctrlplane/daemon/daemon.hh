@@ -55,9 +55,9 @@ private:
         std::string out;
         bool close_after_write = false;
     };
-    nlohmann::json handle(const nlohmann::json& req);
-    nlohmann::json do_apply(const std::string& yaml, const std::string& file, bool dry_run);
-    nlohmann::json status_json();
+    nlohmann::ordered_json handle(const nlohmann::ordered_json& req);
+    nlohmann::ordered_json do_apply(const std::string& yaml, const std::string& file, bool dry_run);
+    nlohmann::ordered_json status_json();
     void on_readable(int fd, conn& c);
     void watch();
     void accept_all(int lfd, bool http);

@@ -119,9 +119,9 @@ std::string metrics::prometheus(const shm::stats_reader& r, std::uint64_t now_ns
     return out;
 }
 
-nlohmann::json metrics::lcores_json(const shm::stats_reader& r, std::uint64_t now_ns,
+nlohmann::ordered_json metrics::lcores_json(const shm::stats_reader& r, std::uint64_t now_ns,
                                     const shm::liveness_policy& p) const {
-    nlohmann::json a = nlohmann::json::array();
+    nlohmann::ordered_json a = nlohmann::ordered_json::array();
     for (std::uint32_t i = 0; i < r.lcore_count(); ++i) {
         shm::lcore_status st = r.status(i, now_ns, p);
         if (!st.registered) {
@@ -138,14 +138,14 @@ nlohmann::json metrics::lcores_json(const shm::stats_reader& r, std::uint64_t no
     return a;
 }
 
-nlohmann::json metrics::stats_json(const shm::stats_reader& r, std::uint64_t now_ns,
+nlohmann::ordered_json metrics::stats_json(const shm::stats_reader& r, std::uint64_t now_ns,
                                    const shm::liveness_policy& p) const {
     const totals t = sum(r, now_ns, p);
-    nlohmann::json c = nlohmann::json::object();
+    nlohmann::ordered_json c = nlohmann::ordered_json::object();
     for (std::uint32_t k = 0; k < static_cast<std::uint32_t>(shm::counter::count_); ++k) {
         c[std::string(counter_name(k))] = t.counters[k];
     }
-    nlohmann::json hist = nlohmann::json::array();
+    nlohmann::ordered_json hist = nlohmann::ordered_json::array();
     for (std::size_t i = 1; i < hist_.size(); ++i) {
         const auto rq = static_cast<std::uint32_t>(shm::counter::requests);
         const auto dr = static_cast<std::uint32_t>(shm::counter::drops);

@@ -43,9 +43,9 @@ public:
     [[nodiscard]] std::string prometheus(const shm::stats_reader& r, std::uint64_t now_ns,
                                          const shm::liveness_policy& p,
                                          std::uint64_t generation) const;
-    [[nodiscard]] nlohmann::json lcores_json(const shm::stats_reader& r, std::uint64_t now_ns,
+    [[nodiscard]] nlohmann::ordered_json lcores_json(const shm::stats_reader& r, std::uint64_t now_ns,
                                              const shm::liveness_policy& p) const;
-    [[nodiscard]] nlohmann::json stats_json(const shm::stats_reader& r, std::uint64_t now_ns,
+    [[nodiscard]] nlohmann::ordered_json stats_json(const shm::stats_reader& r, std::uint64_t now_ns,
                                             const shm::liveness_policy& p) const;
 
 private:

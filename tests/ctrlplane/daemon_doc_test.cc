@@ -10,7 +10,7 @@
 namespace sluice::cp::daemon {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 const char* const base_yaml = R"(listeners:
   - { name: web, address: "::", port: 8080 }
