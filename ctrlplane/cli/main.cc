@@ -654,5 +654,10 @@ int main(int argc, char** argv) {
         const int r = app.exit(e);
         return r == 0 ? exit_ok : exit_usage;
     }
-    return c.action ? c.action() : exit_usage;
+    try {
+        return c.action ? c.action() : exit_usage;
+    } catch (const json::exception& e) {  // e.g. an argument that is not UTF-8
+        std::cerr << "sluicectl: error: cannot encode the request: " << e.what() << "\n";
+        return exit_usage;
+    }
 }

@@ -134,6 +134,11 @@ long find_named(const json& seq, const std::string& section, const std::string& 
     return -1;
 }
 
+// Key order is not a change: compare as unordered JSON.
+nlohmann::json unordered(const json& j) {
+    return nlohmann::json::parse(j.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 error invalid(std::string msg) { return error{std::move(msg), error_kind::invalid}; }
 
 std::string singular(const std::string& section) {
@@ -290,8 +295,7 @@ json diff(const json& before, const json& after) {
             long i = find_named(a, section, n);
             if (i < 0) {
                 added.push_back(n);
-            } else if (nlohmann::json::parse(a[static_cast<std::size_t>(i)].dump()) !=
-                       nlohmann::json::parse(o.dump())) {  // key order is not a change
+            } else if (unordered(a[static_cast<std::size_t>(i)]) != unordered(o)) {
                 changed.push_back(n);
             }
         }

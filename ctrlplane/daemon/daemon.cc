@@ -291,7 +291,7 @@ void ctrl_daemon::on_readable(int fd, conn& c) {
     for (;;) {
         auto f = unframe(c.in);
         if (!f) {
-            c.out += frame(fail(error{f.message()}).dump());
+            c.out += frame(fail(error{f.message()}).dump(-1, ' ', false, json::error_handler_t::replace));
             c.close_after_write = true;
             c.in.clear();
             return;
@@ -306,7 +306,8 @@ void ctrl_daemon::on_readable(int fd, conn& c) {
         } catch (const json::exception& e) {
             resp = fail(error{fmt::format("malformed request: {}", e.what())});
         }
-        c.out += frame(resp.dump());
+        // replace: a config may hold bytes that are not UTF-8; the reply must still be JSON.
+        c.out += frame(resp.dump(-1, ' ', false, json::error_handler_t::replace));
     }
 }
 
