@@ -40,6 +40,11 @@ json fail(const error& e) {
 // Per connection: bytes buffered before a request is refused (a control request is one frame
 // of at most max_frame; an HTTP request head for /metrics is tiny).
 constexpr std::size_t max_http_head = 8192;
+// A peer that holds a connection this long without finishing is dropped, and at most this many
+// connections are served at once, so a stuck or hostile client cannot starve the poll loop of
+// fds. Generous for `sluicectl` (one request, milliseconds) and for Prometheus scrapes.
+constexpr std::uint64_t conn_timeout_ns = 10'000'000'000u;
+constexpr std::size_t max_conns = 64;
 
 }  // namespace
 
@@ -317,12 +322,27 @@ void ctrl_daemon::accept_all(int lfd, bool http) {
         if (fd < 0) {
             return;
         }
-        conns_[fd].http = http;
+        if (conns_.size() >= max_conns) {
+            ::close(fd);
+            log(log_level::warn, "too many connections: refused one", {{"limit", max_conns}});
+            continue;
+        }
+        conn& c = conns_[fd];
+        c.http = http;
+        c.since_ns = mono_ns();
     }
 }
 
 void ctrl_daemon::watch() {
     const std::uint64_t now = mono_ns();
+    for (auto it = conns_.begin(); it != conns_.end();) {
+        if (now - it->second.since_ns > conn_timeout_ns) {
+            ::close(it->first);
+            it = conns_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     if (store_->writer().segments_replaced()) {
         const std::string yaml = store_->current_yaml();
         auto s = store::config_store::open(opts_.store);

@@ -54,6 +54,7 @@ private:
         std::string in;
         std::string out;
         bool close_after_write = false;
+        std::uint64_t since_ns = 0;  // accepted at; idle peers are dropped (see watch())
     };
     nlohmann::ordered_json handle(const nlohmann::ordered_json& req);
     nlohmann::ordered_json do_apply(const std::string& yaml, const std::string& file, bool dry_run);
