@@ -104,6 +104,17 @@ class FakeDataplane:
             self.proc.wait(timeout=10)
 
 
+def settle(env, daemon, dp):
+    """A dataplane started after the daemon gets one republish; waits for it and for the
+    dataplane to report it. Returns the generation."""
+    wait_for(lambda: "republished the config for new lcores" in daemon.text(), 2,
+             "the republish for the new lcores")
+    gen = env.ctl_json("status")["generation"]
+    wait_for(lambda: (s := dp.status()) and s["generation"] == gen and s["snapshot_ok"], 2,
+             f"the dataplane to apply generation {gen}")
+    return gen
+
+
 class Env:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="sluice-cp-")

@@ -6,7 +6,7 @@ import signal
 import struct
 import time
 
-from conftest import CONFIGS, SHM_DIR, Daemon, FakeDataplane, wait_for
+from conftest import CONFIGS, SHM_DIR, Daemon, FakeDataplane, settle, wait_for
 
 
 def current(dp, gen):
@@ -17,11 +17,9 @@ def current(dp, gen):
 def test_sigkill_daemon_dataplane_keeps_config_and_restart_reattaches(env, daemon):
     dp = FakeDataplane(env)
     dp.start()
-    gen = env.ctl_json("status")["generation"]
     # A dataplane that registers after the daemon started gets the config republished once.
-    wait_for(lambda: current(dp, env.ctl_json("status")["generation"]), 2, "the dataplane to apply")
-    gen = env.ctl_json("status")["generation"]
-    assert gen in (1, 2)
+    gen = settle(env, daemon, dp)
+    assert gen == 2
     st = env.ctl_json("status")
     assert st["dataplane"]["alive"] and st["dataplane"]["lcores_current"] == 2
 
@@ -48,8 +46,7 @@ def test_sigkill_daemon_dataplane_keeps_config_and_restart_reattaches(env, daemo
 def test_dataplane_restart_gets_the_config_republished_within_one_second(env, daemon):
     dp = FakeDataplane(env)
     dp.start()
-    wait_for(lambda: current(dp, env.ctl_json("status")["generation"]), 2, "first apply")
-    gen = env.ctl_json("status")["generation"]
+    gen = settle(env, daemon, dp)
     dp.kill(signal.SIGKILL)
 
     dp2 = FakeDataplane(env)
@@ -89,8 +86,7 @@ def test_second_daemon_for_the_same_instance_is_refused(env, daemon):
 def test_corrupt_persisted_file_refuses_start_and_changes_nothing(env, daemon):
     dp = FakeDataplane(env)
     dp.start()
-    wait_for(lambda: current(dp, env.ctl_json("status")["generation"]), 2, "first apply")
-    gen = env.ctl_json("status")["generation"]
+    gen = settle(env, daemon, dp)
     daemon.kill(signal.SIGTERM)
     with open(env.persisted, "a") as f:
         f.write("routes: [ {name: broken\n")  # truncated: not YAML

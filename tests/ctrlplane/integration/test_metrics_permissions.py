@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import SHM_DIR, FakeDataplane, wait_for
+from conftest import SHM_DIR, FakeDataplane, settle, wait_for
 
 
 def http(port, raw):
@@ -41,7 +41,7 @@ def parse_exposition(text):
 def test_metrics_parse_as_prometheus_text_and_sum_lcores(env, daemon):
     dp = FakeDataplane(env)
     dp.start("--lcores", "3")
-    wait_for(lambda: dp.status()["generation"] == env.ctl_json("status")["generation"], 2, "apply")
+    settle(env, daemon, dp)
     body = subprocess.run(["curl", "-s", f"http://127.0.0.1:{daemon.metrics_port}/metrics"],
                           capture_output=True, text=True, timeout=10).stdout
     head = http(daemon.metrics_port, b"GET /metrics HTTP/1.0\r\n\r\n").split("\r\n\r\n")[0]
