@@ -32,6 +32,11 @@ struct daemon_options {
 
 [[nodiscard]] std::uint64_t mono_ns() noexcept;
 
+namespace detail {
+// {"ok": false, "error": message, "kind": invalid|busy|io|abi}: every refusal on the socket.
+[[nodiscard]] nlohmann::ordered_json fail_reply(const error& e);
+}  // namespace detail
+
 class ctrl_daemon {
 public:
     // Opens the store and restores the config (resume: no republish if it is already live).
