@@ -3,8 +3,10 @@
 
 #include <fmt/format.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -36,17 +38,45 @@ result<config_writer> config_writer::open(const segment_options& o, liveness_pol
         return error{fmt::format("{}: cannot lock: {}", config_path(o), errno_text(e)),
                      error_kind::io};
     }
-    return config_writer(std::move(cfg.value()), std::move(stats.value()), p);
+    return config_writer(std::move(cfg.value()), std::move(stats.value()), p, config_path(o),
+                         stats_path(o));
 }
 
-config_writer::config_writer(mapping cfg, stats_reader stats, liveness_policy p) noexcept
+config_writer::config_writer(mapping cfg, stats_reader stats, liveness_policy p,
+                             std::string cfg_path, std::string stats_path) noexcept
     : cfg_(std::move(cfg)),
+      cfg_path_(std::move(cfg_path)),
+      stats_path_(std::move(stats_path)),
       hdr_(static_cast<config_header*>(cfg_.data())),
       stats_(std::move(stats)),
       policy_(p) {}
 
 std::uint64_t config_writer::generation() const noexcept {
     return published_generation(hdr_->published.load(std::memory_order_acquire));
+}
+
+std::span<const std::byte> config_writer::published_payload() const noexcept {
+    const std::uint64_t word = hdr_->published.load(std::memory_order_acquire);
+    const std::uint32_t slot = published_slot(word);
+    if (published_generation(word) == 0 || slot >= config_slot_count) {
+        return {};
+    }
+    const slot_meta& m = hdr_->slots[slot];
+    const std::uint64_t size = std::min(m.size.load(std::memory_order_relaxed), m.capacity);
+    return {static_cast<const std::byte*>(cfg_.data()) + m.offset, static_cast<std::size_t>(size)};
+}
+
+namespace {
+bool same_file(int fd, const std::string& path) noexcept {
+    struct stat a {};
+    struct stat b {};
+    return ::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+}  // namespace
+
+bool config_writer::segments_replaced() const noexcept {
+    return !same_file(cfg_.fd(), cfg_path_) || !same_file(stats_.fd(), stats_path_);
 }
 
 result<std::uint64_t> config_writer::publish(std::span<const std::byte> payload,

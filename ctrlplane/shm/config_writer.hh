@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 
 #include "ctrlplane/result.hh"
 #include "ctrlplane/shm/contract.hh"
@@ -32,10 +33,19 @@ public:
     [[nodiscard]] std::uint64_t slot_capacity() const noexcept { return hdr_->slot_capacity; }
     [[nodiscard]] const stats_reader& stats() const noexcept { return stats_; }
     [[nodiscard]] const liveness_policy& policy() const noexcept { return policy_; }
+    // Bytes of the published snapshot (empty before the first publish). Lets a restarted control
+    // plane see whether what is live already equals what it would publish.
+    [[nodiscard]] std::span<const std::byte> published_payload() const noexcept;
+    // True when either segment's path no longer names the file this writer mapped (removed, or
+    // recreated by a restarted dataplane): the caller should reopen and republish.
+    [[nodiscard]] bool segments_replaced() const noexcept;
 
 private:
-    config_writer(mapping cfg, stats_reader stats, liveness_policy p) noexcept;
+    config_writer(mapping cfg, stats_reader stats, liveness_policy p, std::string cfg_path,
+                  std::string stats_path) noexcept;
     mapping cfg_;
+    std::string cfg_path_;
+    std::string stats_path_;
     config_header* hdr_ = nullptr;
     stats_reader stats_;
     liveness_policy policy_;

@@ -62,6 +62,7 @@ public:
     [[nodiscard]] bool read_counters(std::uint32_t lcore, lcore_counters& out,
                                      int max_tries = 64) const noexcept;
 
+    [[nodiscard]] int fd() const noexcept { return map_.fd(); }
     [[nodiscard]] const lcore_stats& slot(std::uint32_t lcore) const noexcept {
         return lcores_[lcore];
     }

@@ -116,6 +116,7 @@ result<std::uint64_t> config_store::apply(std::string_view yaml, std::string_vie
         return gen.err();
     }
     current_ = std::move(loaded.cfg);
+    current_yaml_ = std::string(yaml);
     if (!tmp.empty()) {
         if (auto c = commit_temp(tmp, opts_.persist_path); !c) {
             return error{fmt::format("generation {} is live but was not persisted: {}", gen.value(),
@@ -141,6 +142,60 @@ result<std::uint64_t> config_store::restore(std::uint64_t now_ns) {
     std::stringstream ss;
     ss << in.rdbuf();
     return apply(ss.str(), opts_.persist_path, now_ns);
+}
+
+model::load_result config_store::check(std::string_view yaml, std::string_view file_name) {
+    return model::load_config(yaml, file_name);
+}
+
+result<std::uint64_t> config_store::resume(std::uint64_t now_ns) {
+    if (opts_.persist_path.empty()) {
+        return generation();
+    }
+    std::ifstream in(opts_.persist_path, std::ios::binary);
+    if (!in) {
+        if (errno == ENOENT) {
+            return generation();
+        }
+        return error{fmt::format("cannot read {}: {}", opts_.persist_path, errno_text(errno)),
+                     error_kind::io};
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string yaml = ss.str();
+    model::load_result loaded = model::load_config(yaml, opts_.persist_path);
+    if (!loaded.ok()) {
+        last_errors_ = std::move(loaded.errors);
+        return error{fmt::format("persisted config {} is invalid ({} error{}); nothing was "
+                                 "applied\n{}",
+                                 opts_.persist_path, last_errors_.size(),
+                                 last_errors_.size() == 1 ? "" : "s",
+                                 model::format_all(last_errors_)),
+                     error_kind::invalid};
+    }
+    auto bytes = model::encode(*loaded.cfg);
+    if (!bytes) {
+        return bytes.err();
+    }
+    const auto live = writer_.published_payload();
+    if (!live.empty() && live.size() == bytes->size() &&
+        std::memcmp(live.data(), bytes->data(), live.size()) == 0) {
+        current_ = std::move(loaded.cfg);
+        current_yaml_ = yaml;
+        return generation();
+    }
+    return apply(yaml, opts_.persist_path, now_ns);
+}
+
+result<std::uint64_t> config_store::republish(std::uint64_t now_ns) {
+    if (!current_) {
+        return generation();
+    }
+    auto bytes = model::encode(*current_);
+    if (!bytes) {
+        return bytes.err();
+    }
+    return writer_.publish(bytes.value(), now_ns);
 }
 
 }  // namespace sluice::cp::store

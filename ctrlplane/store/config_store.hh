@@ -12,6 +12,7 @@
 
 #include "ctrlplane/model/config.hh"
 #include "ctrlplane/model/diagnostic.hh"
+#include "ctrlplane/model/loader.hh"
 #include "ctrlplane/result.hh"
 #include "ctrlplane/shm/config_writer.hh"
 
@@ -41,7 +42,22 @@ public:
     // Applies the persisted file, if there is one (daemon start). No file: returns generation().
     [[nodiscard]] result<std::uint64_t> restore(std::uint64_t now_ns);
 
+    // Daemon start over a possibly running dataplane: like restore(), but when the published
+    // snapshot already equals the persisted config (the control plane restarted, the segments
+    // stayed), adopt it without publishing, so the generation and the lcores are undisturbed.
+    // A persisted file that fails validation is an error (kind invalid) and nothing changes.
+    [[nodiscard]] result<std::uint64_t> resume(std::uint64_t now_ns);
+    // Publishes the config in force again as a new generation (a restarted dataplane). No config
+    // in force: returns generation() and publishes nothing.
+    [[nodiscard]] result<std::uint64_t> republish(std::uint64_t now_ns);
+    // Checks a YAML document exactly as apply() would, changing nothing (dry runs).
+    [[nodiscard]] static model::load_result check(std::string_view yaml,
+                                                  std::string_view file_name);
+
     [[nodiscard]] std::uint64_t generation() const noexcept { return writer_.generation(); }
+    // The YAML text of the config in force (empty before the first apply or resume).
+    [[nodiscard]] const std::string& current_yaml() const noexcept { return current_yaml_; }
+    [[nodiscard]] const store_options& options() const noexcept { return opts_; }
     // The config in force (published by this store), if any.
     [[nodiscard]] const std::optional<model::config>& current() const noexcept { return current_; }
     [[nodiscard]] const std::vector<model::diagnostic>& last_errors() const noexcept {
@@ -54,6 +70,7 @@ private:
     store_options opts_;
     shm::config_writer writer_;
     std::optional<model::config> current_;
+    std::string current_yaml_;
     std::vector<model::diagnostic> last_errors_;
 };
 

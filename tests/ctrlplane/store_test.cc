@@ -135,6 +135,94 @@ TEST(config_store, persisted_file_is_private_and_restored_after_restart) {
     EXPECT_EQ(s->current()->clusters[0].name, "b");
 }
 
+TEST(config_store, resume_adopts_an_identical_live_snapshot_without_publishing) {
+    shm::test::instance_guard g;
+    temp_dir dir;
+    store_options o{g.opts(), {}, dir.path + "/sluice.yaml"};
+    {
+        auto s = config_store::open(o);
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->apply(good_a, "a.yaml", shm::test::mono_ns()));
+    }
+    auto r = shm::config_reader::attach(g.opts());
+    ASSERT_TRUE(r);
+    shm::config_cursor cur(r.value());
+    ASSERT_TRUE(cur.refresh());
+
+    auto s = config_store::open(o);  // the daemon restarted; the dataplane kept running
+    ASSERT_TRUE(s);
+    auto gen = s->resume(shm::test::mono_ns());
+    ASSERT_TRUE(gen) << gen.message();
+    EXPECT_EQ(gen.value(), 1u);
+    EXPECT_FALSE(cur.changed());  // nothing was published
+    EXPECT_EQ(s->current_yaml(), good_a);
+    ASSERT_TRUE(s->current().has_value());
+
+    // republish: the same config as the next generation, for a restarted dataplane.
+    auto again = s->republish(shm::test::mono_ns());
+    ASSERT_TRUE(again) << again.message();
+    EXPECT_EQ(again.value(), 2u);
+    ASSERT_TRUE(cur.refresh());
+    EXPECT_EQ(first_cluster(cur), "a");
+}
+
+TEST(config_store, resume_publishes_a_persisted_config_that_differs_from_the_live_one) {
+    shm::test::instance_guard g;
+    temp_dir dir;
+    store_options o{g.opts(), {}, dir.path + "/sluice.yaml"};
+    {
+        auto s = config_store::open(o);
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->apply(good_a, "a.yaml", shm::test::mono_ns()));
+    }
+    std::ofstream(o.persist_path) << good_b;
+    auto s = config_store::open(o);
+    ASSERT_TRUE(s);
+    auto gen = s->resume(shm::test::mono_ns());
+    ASSERT_TRUE(gen) << gen.message();
+    EXPECT_EQ(gen.value(), 2u);
+    EXPECT_EQ(s->current()->clusters[0].name, "b");
+}
+
+TEST(config_store, resume_of_an_invalid_persisted_file_changes_nothing) {
+    shm::test::instance_guard g;
+    temp_dir dir;
+    store_options o{g.opts(), {}, dir.path + "/sluice.yaml"};
+    {
+        auto s = config_store::open(o);
+        ASSERT_TRUE(s);
+        ASSERT_TRUE(s->apply(good_a, "a.yaml", shm::test::mono_ns()));
+    }
+    std::ofstream(o.persist_path) << bad;
+    auto s = config_store::open(o);
+    ASSERT_TRUE(s);
+    auto gen = s->resume(shm::test::mono_ns());
+    ASSERT_FALSE(gen);
+    EXPECT_EQ(gen.kind(), error_kind::invalid);
+    EXPECT_NE(gen.message().find("persisted config " + o.persist_path + " is invalid"),
+              std::string::npos)
+        << gen.message();
+    EXPECT_NE(gen.message().find(o.persist_path + ":3:16: clusters[0].endpoints"),
+              std::string::npos)
+        << gen.message();
+    EXPECT_EQ(s->generation(), 1u);
+    EXPECT_FALSE(s->current().has_value());
+    EXPECT_EQ(slurp(o.persist_path), bad);
+}
+
+TEST(config_store, recreated_segments_are_noticed) {
+    shm::test::instance_guard g;
+    store_options o{g.opts(), {}, ""};
+    auto s = config_store::open(o);
+    ASSERT_TRUE(s);
+    EXPECT_FALSE(s->writer().segments_replaced());
+    shm::unlink_instance(g.opts());
+    EXPECT_TRUE(s->writer().segments_replaced());
+    auto fresh = shm::stats_segment::attach(g.opts());  // a dataplane recreates them
+    ASSERT_TRUE(fresh);
+    EXPECT_TRUE(s->writer().segments_replaced());
+}
+
 TEST(config_store, restore_without_a_file_is_a_no_op) {
     shm::test::instance_guard g;
     temp_dir dir;
