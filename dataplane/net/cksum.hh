@@ -31,4 +31,22 @@ inline std::uint16_t raw_cksum_chain(const rte_mbuf* m, std::uint32_t len) noexc
     return static_cast<std::uint16_t>(sum);
 }
 
+// RFC 9293 §3.1 / RFC 768: the folded (not complemented) sum of the IPv4 pseudo-header and the
+// whole L4 segment in `m` (data offset at the L4 header). A valid segment sums to 0xffff; the
+// checksum field to send is its complement, computed with the field zeroed.
+inline std::uint16_t l4_sum_ipv4(const rte_mbuf* m, rte_be32_t src, rte_be32_t dst,
+                                 std::uint8_t proto) noexcept {
+    rte_ipv4_hdr ih{};
+    ih.version_ihl = RTE_IPV4_VHL_DEF;
+    ih.total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(20 + m->pkt_len));
+    ih.next_proto_id = proto;
+    ih.src_addr = src;
+    ih.dst_addr = dst;
+    std::uint32_t sum = rte_ipv4_phdr_cksum(&ih, 0);
+    sum += raw_cksum_chain(m, m->pkt_len);
+    sum = (sum & 0xffffU) + (sum >> 16);
+    sum = (sum & 0xffffU) + (sum >> 16);
+    return static_cast<std::uint16_t>(sum);
+}
+
 }  // namespace sluice::dp::net

@@ -23,17 +23,7 @@ bool checksum_ok(const rte_mbuf* m, rte_be32_t src, rte_be32_t dst) noexcept {
     if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD) {
         return false;
     }
-    rte_ipv4_hdr ih{};
-    ih.version_ihl = RTE_IPV4_VHL_DEF;
-    ih.total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(20 + m->pkt_len));
-    ih.next_proto_id = IPPROTO_TCP;
-    ih.src_addr = src;
-    ih.dst_addr = dst;
-    std::uint32_t sum = rte_ipv4_phdr_cksum(&ih, 0);
-    sum += raw_cksum_chain(m, m->pkt_len);
-    sum = (sum & 0xffffU) + (sum >> 16);
-    sum = (sum & 0xffffU) + (sum >> 16);
-    return sum == 0xffffU;
+    return l4_sum_ipv4(m, src, dst, IPPROTO_TCP) == 0xffffU;
 }
 
 // RFC 9293 §3.7.1 MSS, RFC 7323 §2.2/§3.2 window scale and timestamps, RFC 2018 §2 SACK:

@@ -13,17 +13,8 @@ namespace {
 
 // RFC 9293 §3.1 checksum: pseudo-header + header + data, over the whole mbuf chain.
 void fill_checksum(rte_mbuf* m, rte_be32_t src, rte_be32_t dst) noexcept {
-    rte_ipv4_hdr ih{};
-    ih.version_ihl = RTE_IPV4_VHL_DEF;
-    ih.total_length = rte_cpu_to_be_16(static_cast<std::uint16_t>(20 + m->pkt_len));
-    ih.next_proto_id = IPPROTO_TCP;
-    ih.src_addr = src;
-    ih.dst_addr = dst;
-    std::uint32_t sum = rte_ipv4_phdr_cksum(&ih, 0);
-    sum += raw_cksum_chain(m, m->pkt_len);
-    sum = (sum & 0xffffU) + (sum >> 16);
-    sum = (sum & 0xffffU) + (sum >> 16);
-    rte_pktmbuf_mtod(m, rte_tcp_hdr*)->cksum = static_cast<std::uint16_t>(~sum);
+    rte_pktmbuf_mtod(m, rte_tcp_hdr*)->cksum =
+        static_cast<std::uint16_t>(~l4_sum_ipv4(m, src, dst, IPPROTO_TCP));
 }
 
 // A header-only mbuf with the TCP header and `opt_len` option bytes appended.
