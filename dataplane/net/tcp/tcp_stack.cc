@@ -304,7 +304,7 @@ tcb* tcp_detail::alloc(tcp_stack& s, const flow_key& k, std::uint16_t port) noex
     ++s.in_use_;
     const std::uint32_t idx = t.pool_index;
     t.~tcb();
-    new (&t) tcb{};
+    new (&t) tcb();  // value-initialised: clang rejects {} with rtt_estimator's explicit ctor
     t.pool_index = idx;
     t.key = k;
     t.port = port;
