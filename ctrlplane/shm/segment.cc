@@ -184,20 +184,31 @@ std::string stats_path(const segment_options& o) {
     return fmt::format("{}/sluice-{}-stats", o.dir, o.instance);
 }
 
-result<void> check_config_header(const config_header& h, std::size_t file_size,
-                                 const std::string& path) {
-    if (h.magic != config_magic) {
+namespace {
+// The checks both segment kinds share: are these our bytes, and of our ABI version?
+result<void> check_identity(std::uint64_t magic, std::uint64_t expected_magic,
+                            std::uint32_t version, const char* kind, const std::string& path) {
+    if (magic != expected_magic) {
         return error{fmt::format("shm segment {}: bad magic {:#018x}, expected {:#018x} (not a "
-                                 "Sluice config segment)",
-                                 path, h.magic, config_magic),
+                                 "Sluice {} segment)",
+                                 path, magic, expected_magic, kind),
                      error_kind::abi};
     }
-    if (h.abi_version != abi_version) {
+    if (version != abi_version) {
         return error{fmt::format("shm segment {}: ABI version mismatch: segment has version {}, "
                                  "this build expects version {}; refusing to attach (stop both "
                                  "planes and remove the segment, or run matching binaries)",
-                                 path, h.abi_version, abi_version),
+                                 path, version, abi_version),
                      error_kind::abi};
+    }
+    return {};
+}
+}  // namespace
+
+result<void> check_config_header(const config_header& h, std::size_t file_size,
+                                 const std::string& path) {
+    if (auto r = check_identity(h.magic, config_magic, h.abi_version, "config", path); !r) {
+        return r;
     }
     if (h.header_size != sizeof(config_header) || h.slot_meta_size != sizeof(slot_meta) ||
         h.slot_count != config_slot_count) {
@@ -228,18 +239,8 @@ result<void> check_config_header(const config_header& h, std::size_t file_size,
 
 result<void> check_stats_header(const stats_header& h, std::size_t file_size,
                                 const std::string& path) {
-    if (h.magic != stats_magic) {
-        return error{fmt::format("shm segment {}: bad magic {:#018x}, expected {:#018x} (not a "
-                                 "Sluice stats segment)",
-                                 path, h.magic, stats_magic),
-                     error_kind::abi};
-    }
-    if (h.abi_version != abi_version) {
-        return error{fmt::format("shm segment {}: ABI version mismatch: segment has version {}, "
-                                 "this build expects version {}; refusing to attach (stop both "
-                                 "planes and remove the segment, or run matching binaries)",
-                                 path, h.abi_version, abi_version),
-                     error_kind::abi};
+    if (auto r = check_identity(h.magic, stats_magic, h.abi_version, "stats", path); !r) {
+        return r;
     }
     if (h.header_size != sizeof(stats_header) || h.lcore_slot_size != sizeof(lcore_stats) ||
         h.lcores_offset != stats_lcores_offset || h.lcore_count == 0 ||

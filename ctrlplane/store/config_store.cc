@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "ctrlplane/errno_text.hh"
@@ -127,21 +128,34 @@ result<std::uint64_t> config_store::apply(std::string_view yaml, std::string_vie
     return gen;
 }
 
-result<std::uint64_t> config_store::restore(std::uint64_t now_ns) {
-    if (opts_.persist_path.empty()) {
-        return generation();
+namespace {
+// The persisted file's text; nullopt when persistence is off or nothing was saved yet.
+result<std::optional<std::string>> read_persisted(const std::string& path) {
+    if (path.empty()) {
+        return std::optional<std::string>{};
     }
-    std::ifstream in(opts_.persist_path, std::ios::binary);
+    std::ifstream in(path, std::ios::binary);
     if (!in) {
         if (errno == ENOENT) {
-            return generation();
+            return std::optional<std::string>{};
         }
-        return error{fmt::format("cannot read {}: {}", opts_.persist_path, errno_text(errno)),
-                     error_kind::io};
+        return error{fmt::format("cannot read {}: {}", path, errno_text(errno)), error_kind::io};
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    return apply(ss.str(), opts_.persist_path, now_ns);
+    return std::optional<std::string>{ss.str()};
+}
+}  // namespace
+
+result<std::uint64_t> config_store::restore(std::uint64_t now_ns) {
+    auto text = read_persisted(opts_.persist_path);
+    if (!text) {
+        return text.err();
+    }
+    if (!text.value()) {
+        return generation();  // nothing persisted yet
+    }
+    return apply(*text.value(), opts_.persist_path, now_ns);
 }
 
 model::load_result config_store::check(std::string_view yaml, std::string_view file_name) {
@@ -149,20 +163,14 @@ model::load_result config_store::check(std::string_view yaml, std::string_view f
 }
 
 result<std::uint64_t> config_store::resume(std::uint64_t now_ns) {
-    if (opts_.persist_path.empty()) {
-        return generation();
+    auto text = read_persisted(opts_.persist_path);
+    if (!text) {
+        return text.err();
     }
-    std::ifstream in(opts_.persist_path, std::ios::binary);
-    if (!in) {
-        if (errno == ENOENT) {
-            return generation();
-        }
-        return error{fmt::format("cannot read {}: {}", opts_.persist_path, errno_text(errno)),
-                     error_kind::io};
+    if (!text.value()) {
+        return generation();  // nothing persisted yet
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string yaml = ss.str();
+    const std::string yaml = std::move(*text.value());
     model::load_result loaded = model::load_config(yaml, opts_.persist_path);
     if (!loaded.ok()) {
         last_errors_ = std::move(loaded.errors);

@@ -13,24 +13,12 @@ import time
 
 import pytest
 
-from testbed import Dataplane, build_dir
+from testbed import Dataplane, build_dir, wait_for
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DAEMON = os.path.join(build_dir(), "ctrlplane", "daemon", "sluice-ctrlplane")
 CTL = os.path.join(build_dir(), "ctrlplane", "cli", "sluicectl")
 CONFIG = os.path.join(REPO, "tests", "ctrlplane", "configs", "minimal.yaml")
-
-
-def wait_for(cond, timeout, what):
-    """Polls cond() until truthy; bounded. Returns its value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
 
 
 class ControlPlane:

@@ -10,11 +10,10 @@ import stat
 import tempfile
 import subprocess
 import sys
-import time
 
 import pytest
 
-from testbed import Dataplane, port_totals
+from testbed import Dataplane, port_totals, wait_for
 
 MODES = ["af_packet", "af_xdp"]
 
@@ -106,15 +105,6 @@ def test_counters_match_what_was_sent(bed, mode):
     assert dp.stop() == 0, dp.log()
 
 
-def wait_until(cond, timeout):
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def hugepage_files():
     return sorted(os.listdir("/dev/hugepages")) if os.path.isdir("/dev/hugepages") else []
 
@@ -138,7 +128,7 @@ def test_repeated_start_stop_leaks_nothing(bed, mode):
         assert hugepage_files() == files
         # The kernel releases an AF_XDP UMEM's pinned pages from a workqueue after the socket
         # closes (xdp_umem_release_deferred), so give it a bounded moment.
-        assert wait_until(lambda: free_hugepages() == free, timeout=10), free_hugepages()
+        wait_for(lambda: free_hugepages() == free, 10, f"hugepages back to {free}")
         link = subprocess.run(["ip", "-n", bed.dp_ns, "link", "show", bed.dp_if()],
                               capture_output=True, text=True, check=True).stdout
         assert "xdp" not in link, link

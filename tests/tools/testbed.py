@@ -33,6 +33,20 @@ def sh(*args, check=True, timeout=30, capture=True):
     return r
 
 
+def wait_for(cond, timeout, what="condition"):
+    """Polls cond() every 20 ms until it returns something truthy, which it returns; raises
+    AssertionError after `timeout` seconds. For conditions nothing signals (kernel releases,
+    another process's state), never as a stand-in for a signal we could wait on."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
 def build_dir():
     return os.environ.get("SLUICE_BUILD", os.path.join(REPO, "build"))
 
