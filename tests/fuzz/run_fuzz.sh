@@ -20,4 +20,5 @@ secs=$1 fuzzer=$(realpath "$2") gen=${3:+$(realpath "$3")}
 [ -n "$gen" ] && "$gen" "$work/seeds"
 cd "$work"
 "$fuzzer" -max_total_time="$secs" -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+    -error_exitcode=1 -timeout_exitcode=1 \
     "$work/corpus" "$work/seeds"
