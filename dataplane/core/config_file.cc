@@ -25,7 +25,10 @@ public:
             return error{at(n, path) + ": expected a mapping"};
         }
         for (const auto& kv : n) {
-            const auto k = kv.first.as<std::string>();
+            if (!kv.first.IsScalar()) {
+                return error{at(kv.first, path) + ": keys must be plain names"};
+            }
+            const auto k = kv.first.Scalar();
             bool ok = false;
             std::string list;
             for (const char* a : allowed) {
@@ -142,6 +145,10 @@ result<port_config> load_port(const reader& r, const YAML::Node& n, const std::s
 
 }  // namespace
 
+namespace {
+result<dp_config> load_parsed(const std::string& path, const YAML::Node& root, dp_config base);
+}  // namespace
+
 result<dp_config> load_config_file(const std::string& path, dp_config base) {
     YAML::Node root;
     try {
@@ -151,6 +158,17 @@ result<dp_config> load_config_file(const std::string& path, dp_config base) {
     } catch (const YAML::Exception& e) {
         return error{path + ":" + std::to_string(e.mark.line + 1) + ": not valid YAML: " + e.msg};
     }
+    // yaml-cpp throws on shapes our checks did not foresee (odd keys, aliases, ...): a clear
+    // error, never an escaping exception.
+    try {
+        return load_parsed(path, root, std::move(base));
+    } catch (const YAML::Exception& e) {
+        return error{path + ":" + std::to_string(e.mark.line + 1) + ": unexpected YAML: " + e.msg};
+    }
+}
+
+namespace {
+result<dp_config> load_parsed(const std::string& path, const YAML::Node& root, dp_config base) {
     const reader r(path);
     if (!root.IsMap()) {
         return error{path + ": expected a mapping at the top level"};
@@ -193,5 +211,7 @@ result<dp_config> load_config_file(const std::string& path, dp_config base) {
     }
     return base;
 }
+
+}  // namespace
 
 }  // namespace sluice::dp::core

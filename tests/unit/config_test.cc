@@ -154,6 +154,10 @@ INSTANTIATE_TEST_SUITE_P(
         file_case{"arp_unknown", "arp:\n  colour: red\n", "arp.colour: unknown field"},
         file_case{"ttl_zero", "ttl: 0\n", "ttl: 0 is outside 1..255"},
         file_case{"stats_file_list", "stats:\n  file: [a]\n", "stats.file: expected a string"},
+        // Found by fuzz_dp_config: a complex key used to escape as a yaml-cpp exception.
+        file_case{"complex_key", "? [a, b]\n: 1\n", "keys must be plain names"},
+        file_case{"complex_port_key", "ports:\n  - ? {x: 1}\n    : 2\n",
+                  "ports[0]: keys must be plain names"},
         file_case{"services_not_list",
                   "ports:\n  - dev: afxdp:e\n    address: 1.2.3.4/24\n    services: 80\n",
                   ":4: ports[0].services: expected a non-empty list"}),
