@@ -111,6 +111,11 @@ public:
     // Listens on `port` (host order) on every address of every port this lcore serves.
     // `backlog` bounds connections in SYN-RECEIVED for this listener.
     [[nodiscard]] bool listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h) noexcept;
+    // Stops accepting on `port` (host order): new SYNs get RST. Connections already accepted
+    // keep their handler, and ones still in SYN-RECEIVED complete with it, so `h` must stay
+    // alive. False if nothing listens there.
+    bool unlisten(std::uint16_t port) noexcept;
+    [[nodiscard]] bool listening(std::uint16_t port) const noexcept;
     // Active open from `port_id`'s address to dst:dst_port (host order port). The source port
     // is chosen so that the NIC's RSS brings the answers back to this lcore's queue (any port
     // when the port has one queue). Returns nullptr when out of TCBs or source ports. on_established or on_closed(refused/timeout) follows.
@@ -136,6 +141,9 @@ public:
     [[nodiscard]] connection* lookup(const flow_key& k) const noexcept;
     [[nodiscard]] std::uint64_t now_ms() const noexcept { return now_ms_; }
     [[nodiscard]] const tcp_params& params() const noexcept { return params_; }
+    // The lcore's timer wheel (1 ms ticks, advanced by tick()); applications on this lcore may
+    // arm their own timers on it (e.g. request timeouts), with the wheel's contract.
+    [[nodiscard]] core::timer_wheel& timers() noexcept { return wheel_; }
 
 private:
     friend struct tcp_detail;
