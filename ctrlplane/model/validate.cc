@@ -1,7 +1,6 @@
 // Semantic validation of a config (control plane): names, references, ranges, addresses, regexes
 // and filters. Runs after parsing and before encoding; collects every error it finds.
 #include <fmt/format.h>
-#include <re2/re2.h>
 
 #include <charconv>
 #include <cmath>
@@ -13,18 +12,10 @@
 #include "ctrlplane/model/address.hh"
 #include "ctrlplane/model/filters.hh"
 #include "ctrlplane/model/loader.hh"
+#include "ctrlplane/model/regex.hh"
 
 namespace sluice::cp::model {
 namespace {
-
-// Longer patterns are refused: the dataplane compiles every pattern when it builds a route table
-// for a new snapshot; 1 KiB is far beyond any sane route regex.
-constexpr std::size_t max_regex_length = 1024;
-
-// RE2 program size limit (RE2::Options::max_mem default, 8 MiB): a pattern over it fails here
-// rather than in the dataplane's route-table build, which uses the same options
-// (dataplane/cfg/route_table.cc).
-constexpr std::int64_t regex_max_mem = 8 << 20;
 
 // Sums of weights are stored as u32 in the snapshot (snap_route/snap_cluster::total_weight).
 constexpr std::uint64_t max_total_weight = 0xffffffffULL;
@@ -135,10 +126,7 @@ private:
                                   max_regex_length));
             return;
         }
-        RE2::Options o;
-        o.set_log_errors(false);
-        o.set_max_mem(regex_max_mem);
-        RE2 re(pattern, o);
+        RE2 re(pattern, regex_options());
         if (!re.ok()) {
             d_.add(p, fmt::format("invalid regex '{}': {} (RE2 syntax)", pattern, re.error()));
         }
