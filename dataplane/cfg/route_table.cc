@@ -1,0 +1,533 @@
+// Route table build (config builder thread) and match (worker lcores). See route_table.hh for
+// the index; the invariant everything rests on: each candidate list is sorted by route index and
+// every candidate is fully verified by full_match(), so the smallest verified index over all
+// lists is the first match in snapshot order.
+#include "dataplane/cfg/route_table.hh"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <bitset>
+#include <cstring>
+#include <unordered_map>
+
+#include "ctrlplane/model/config.hh"
+#include "ctrlplane/model/regex.hh"
+
+namespace sluice::dp::cfg {
+namespace {
+
+namespace model = cp::model;
+
+// Longest host we look up (RFC 1035 §2.3.4: 253 for a name; the buffer adds slack).
+constexpr std::size_t max_host = 255;
+
+constexpr std::uint64_t mul1 = 0x9e3779b97f4a7c15ULL;  // 2^64 / golden ratio
+constexpr std::uint64_t mul2 = 0xc2b2ae3d27d4eb4fULL;  // xxHash prime 2
+
+inline std::uint64_t fmix64(std::uint64_t k) noexcept {  // MurmurHash3 finalizer
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+// Hashes of the prefixes of one string, 8 bytes per step, for non-decreasing lengths: the state
+// after whole words is kept, so hashing the prefixes of lengths L1 < L2 < ... costs one pass.
+// Not collision resistant, and need not be: hash hits are verified (see the file comment).
+class prefix_hasher {
+public:
+    explicit prefix_hasher(std::string_view s) noexcept : p_(s.data()), n_(s.size()) {}
+
+    // Precondition: l <= size, and l not smaller than in the previous call.
+    std::uint64_t at(std::size_t l) noexcept {
+        while ((words_ + 1) * 8 <= l) {
+            std::uint64_t w;
+            std::memcpy(&w, p_ + words_ * 8, 8);
+            state_ = (state_ ^ w) * mul1;
+            state_ ^= state_ >> 29;
+            ++words_;
+        }
+        std::uint64_t t = state_;
+        if (std::size_t r = l - words_ * 8; r != 0) {
+            std::uint64_t w = 0;
+            const char* q = p_ + words_ * 8;
+            for (std::size_t i = 0; i < r; ++i) {
+                w |= std::uint64_t{static_cast<unsigned char>(q[i])} << (8 * i);
+            }
+            t = (t ^ w) * mul1;
+        }
+        return fmix64(t ^ l);
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return n_; }
+
+private:
+    const char* p_;
+    std::size_t n_;
+    std::size_t words_ = 0;
+    std::uint64_t state_ = 0x243f6a8885a308d3ULL;  // pi's fraction: any non-zero seed
+};
+
+std::uint64_t hash_str(std::string_view s) noexcept { return prefix_hasher(s).at(s.size()); }
+
+enum class key_kind : std::uint64_t { exact_path = 1, prefix_path, command, exact_host, suffix };
+
+inline std::uint64_t make_key(std::uint32_t group, key_kind kind, std::uint64_t h) noexcept {
+    std::uint64_t k =
+        fmix64(h + ((std::uint64_t{group} << 3) | static_cast<std::uint64_t>(kind)) * mul2);
+    return k == 0 ? 1 : k;  // 0 marks an empty slot
+}
+
+// Open addressing, linear probing, load <= 1/2; u64 key (never 0) → u32 value. Immutable after
+// build.
+class u64_map {
+public:
+    static constexpr std::uint32_t none = 0xffffffffu;
+
+    void build(const std::vector<std::pair<std::uint64_t, std::uint32_t>>& kv) {
+        std::size_t cap = 16;
+        while (cap < kv.size() * 2) {
+            cap *= 2;
+        }
+        slots_.assign(cap, slot{0, none, 0});
+        mask_ = cap - 1;
+        for (const auto& [k, v] : kv) {
+            std::size_t i = k & mask_;
+            while (slots_[i].key != 0) {
+                i = (i + 1) & mask_;
+            }
+            slots_[i] = slot{k, v, 0};
+        }
+    }
+    [[nodiscard]] std::uint32_t find(std::uint64_t k) const noexcept {
+        for (std::size_t i = k & mask_;; i = (i + 1) & mask_) {
+            const slot& s = slots_[i];
+            if (s.key == k) {
+                return s.val;
+            }
+            if (s.key == 0) {
+                return none;
+            }
+        }
+    }
+    [[nodiscard]] bool empty() const noexcept { return slots_.empty(); }
+
+private:
+    struct slot {
+        std::uint64_t key;
+        std::uint32_t val;
+        std::uint32_t pad;
+    };
+    std::vector<slot> slots_;
+    std::size_t mask_ = 0;
+};
+
+struct header_cond {
+    std::string name;  // lower case
+    std::string value;
+    model::header_op op;
+    std::unique_ptr<RE2> re;
+};
+
+struct cidr {
+    std::uint8_t bytes[16];
+    std::uint8_t family;
+    std::uint8_t prefix_len;
+};
+
+struct route {
+    std::uint32_t listener;  // cp::model::no_index: any
+    std::int32_t command;    // -1: any
+    model::host_match host_kind;
+    model::path_match path_kind;
+    std::string host;  // exact host, or ".suffix"
+    std::string path;
+    std::string method;
+    std::unique_ptr<RE2> path_re;
+    std::uint32_t hdr_first, hdr_count;
+    std::uint32_t cidr_first, cidr_count;
+};
+
+struct range {
+    std::uint32_t first;
+    std::uint32_t count;
+};
+
+struct group {
+    std::vector<std::uint32_t> prefix_lens;  // distinct, ascending
+    bool has_exact = false;
+    bool has_command = false;
+    range other{0, 0};  // routes with any or regex paths (and no command), ascending
+};
+
+bool in_cidr(const cidr& c, const std::uint8_t* a, std::uint8_t family) noexcept {
+    if (family != c.family) {
+        return false;
+    }
+    std::size_t whole = c.prefix_len / 8;
+    if (std::memcmp(a, c.bytes, whole) != 0) {
+        return false;
+    }
+    if (unsigned bits = c.prefix_len % 8; bits != 0) {
+        auto mask = static_cast<std::uint8_t>(0xff00u >> bits);
+        return ((a[whole] ^ c.bytes[whole]) & mask) == 0;
+    }
+    return true;
+}
+
+}  // namespace
+
+struct route_table::impl {
+    std::vector<route> routes;
+    std::vector<header_cond> headers;
+    std::vector<cidr> cidrs;
+    std::vector<group> groups;  // [0]: routes without a host condition
+    std::vector<std::uint32_t> pool;
+    std::vector<range> lists;
+    u64_map paths;  // make_key(group, path kind, hash) → lists index
+    u64_map hosts;  // make_key(0, exact_host|suffix, hash) → groups index
+    std::bitset<max_host + 1> suffix_lens;
+    bool any_suffix = false;
+
+    // k.host already normalised into `host`.
+    [[nodiscard]] bool full_match(const route& r, const request_key& k,
+                                  std::string_view host) const noexcept;
+    void scan(range l, const request_key& k, std::string_view host,
+              std::uint32_t& best) const noexcept {
+        const std::uint32_t* p = pool.data() + l.first;
+        for (std::uint32_t i = 0; i < l.count && p[i] < best; ++i) {
+            if (full_match(routes[p[i]], k, host)) {
+                best = p[i];
+                return;
+            }
+        }
+    }
+    void scan_key(std::uint64_t key, const request_key& k, std::string_view host,
+                  std::uint32_t& best) const noexcept {
+        if (std::uint32_t li = paths.find(key); li != u64_map::none) {
+            scan(lists[li], k, host, best);
+        }
+    }
+    void match_group(std::uint32_t gid, const request_key& k, std::string_view host,
+                     std::uint32_t& best) const noexcept;
+};
+
+bool route_table::impl::full_match(const route& r, const request_key& k,
+                                   std::string_view host) const noexcept {
+    if (r.listener != model::no_index && r.listener != k.listener) {
+        return false;
+    }
+    if (r.command >= 0 && r.command != k.command) {
+        return false;
+    }
+    switch (r.host_kind) {
+        case model::host_match::any:
+            break;
+        case model::host_match::exact:
+            if (host != r.host) {
+                return false;
+            }
+            break;
+        case model::host_match::suffix:  // "*.example.com": at least one label before the suffix
+            if (host.size() <= r.host.size() || !host.ends_with(r.host)) {
+                return false;
+            }
+            break;
+    }
+    switch (r.path_kind) {
+        case model::path_match::any:
+            break;
+        case model::path_match::exact:
+            if (k.path != r.path) {
+                return false;
+            }
+            break;
+        case model::path_match::prefix:
+            if (!k.path.starts_with(r.path)) {
+                return false;
+            }
+            break;
+        case model::path_match::regex:
+            if (!RE2::PartialMatch(re2::StringPiece(k.path.data(), k.path.size()), *r.path_re)) {
+                return false;
+            }
+            break;
+    }
+    if (!r.method.empty() && k.method != r.method) {
+        return false;
+    }
+    for (std::uint32_t i = 0; i < r.hdr_count; ++i) {
+        const header_cond& h = headers[r.hdr_first + i];
+        std::string_view v = k.header != nullptr ? k.header(k.hdr_ctx, h.name) : std::string_view{};
+        if (v.data() == nullptr) {
+            return false;
+        }
+        switch (h.op) {
+            case model::header_op::present:
+                break;
+            case model::header_op::exact:
+                if (v != h.value) {
+                    return false;
+                }
+                break;
+            case model::header_op::prefix:
+                if (!v.starts_with(h.value)) {
+                    return false;
+                }
+                break;
+            case model::header_op::regex:
+                if (!RE2::PartialMatch(re2::StringPiece(v.data(), v.size()), *h.re)) {
+                    return false;
+                }
+                break;
+        }
+    }
+    if (r.cidr_count != 0) {
+        if (k.client_addr == nullptr) {
+            return false;
+        }
+        bool in = false;
+        for (std::uint32_t i = 0; i < r.cidr_count && !in; ++i) {
+            in = in_cidr(cidrs[r.cidr_first + i], k.client_addr, k.client_family);
+        }
+        if (!in) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void route_table::impl::match_group(std::uint32_t gid, const request_key& k, std::string_view host,
+                                    std::uint32_t& best) const noexcept {
+    const group& g = groups[gid];
+    if (k.command >= 0 && g.has_command) {
+        scan_key(make_key(gid, key_kind::command, static_cast<std::uint64_t>(k.command)), k, host,
+                 best);
+    }
+    prefix_hasher hs(k.path);
+    for (std::uint32_t len : g.prefix_lens) {
+        if (len > k.path.size()) {
+            break;
+        }
+        scan_key(make_key(gid, key_kind::prefix_path, hs.at(len)), k, host, best);
+    }
+    if (g.has_exact) {
+        scan_key(make_key(gid, key_kind::exact_path, hs.at(k.path.size())), k, host, best);
+    }
+    scan(g.other, k, host, best);
+}
+
+route_table::route_table() = default;
+route_table::route_table(route_table&&) noexcept = default;
+route_table& route_table::operator=(route_table&&) noexcept = default;
+route_table::~route_table() = default;
+
+std::size_t route_table::size() const noexcept { return impl_ ? impl_->routes.size() : 0; }
+
+namespace {
+
+// Lower case, without ":port" (RFC 9110 §7.2: Host = uri-host [ ":" port ]) and without one
+// trailing dot. Returns {} (no host) when it does not fit `buf`.
+std::string_view normalise_host(std::string_view h, char* buf) noexcept {
+    if (!h.empty() && h.front() == '[') {  // IP-literal (RFC 3986 §3.2.2)
+        if (auto e = h.find(']'); e != std::string_view::npos) {
+            h = h.substr(0, e + 1);
+        }
+    } else if (auto c = h.rfind(':'); c != std::string_view::npos) {
+        h = h.substr(0, c);
+    }
+    if (!h.empty() && h.back() == '.') {
+        h.remove_suffix(1);
+    }
+    if (h.size() > max_host) {
+        return {};
+    }
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        char ch = h[i];
+        buf[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch | 0x20) : ch;
+    }
+    return {buf, h.size()};
+}
+
+}  // namespace
+
+std::uint32_t route_table::match(const request_key& k) const noexcept {
+    if (!impl_) {
+        return no_route;
+    }
+    const impl& t = *impl_;
+    char buf[max_host + 1];
+    std::string_view host = normalise_host(k.host, buf);
+    std::uint32_t best = no_route;
+    if (!host.empty() && !t.hosts.empty()) {
+        if (std::uint32_t g = t.hosts.find(make_key(0, key_kind::exact_host, hash_str(host)));
+            g != u64_map::none) {
+            t.match_group(g, k, host, best);
+        }
+        if (t.any_suffix) {
+            // Every ".suffix" of the host with at least one label before it.
+            for (std::size_t i = 1; i < host.size(); ++i) {
+                if (host[i] != '.' || !t.suffix_lens[host.size() - i]) {
+                    continue;
+                }
+                std::uint32_t g =
+                    t.hosts.find(make_key(0, key_kind::suffix, hash_str(host.substr(i))));
+                if (g != u64_map::none) {
+                    t.match_group(g, k, host, best);
+                }
+            }
+        }
+    }
+    t.match_group(0, k, host, best);
+    return best;
+}
+
+std::uint32_t route_table::match_linear(const request_key& k) const noexcept {
+    if (!impl_) {
+        return no_route;
+    }
+    char buf[max_host + 1];
+    std::string_view host = normalise_host(k.host, buf);
+    for (std::uint32_t i = 0; i < impl_->routes.size(); ++i) {
+        if (impl_->full_match(impl_->routes[i], k, host)) {
+            return i;
+        }
+    }
+    return no_route;
+}
+
+result<route_table> route_table::build(const cp::model::snapshot_view& v) {
+    auto t = std::make_unique<impl>();
+    auto sroutes = v.routes();
+    if (sroutes.size() >= no_route) {
+        return error{fmt::format("{} routes; at most {}", sroutes.size(), no_route - 1)};
+    }
+    t->routes.reserve(sroutes.size());
+    const RE2::Options opts = model::regex_options();
+    for (std::size_t i = 0; i < sroutes.size(); ++i) {
+        const model::snap_route& s = sroutes[i];
+        route r{};
+        r.listener = s.listener;
+        r.command = s.command == model::no_command ? -1 : static_cast<std::int32_t>(s.command);
+        r.host_kind = static_cast<model::host_match>(s.host_kind);
+        r.path_kind = static_cast<model::path_match>(s.path_kind);
+        if (s.host_kind > static_cast<std::uint8_t>(model::host_match::suffix) ||
+            s.path_kind > static_cast<std::uint8_t>(model::path_match::regex)) {
+            return error{fmt::format("route '{}': unknown host or path match kind ({}, {})",
+                                     v.str(s.name), s.host_kind, s.path_kind)};
+        }
+        r.host = std::string(v.str(s.host));
+        r.path = std::string(v.str(s.path));
+        r.method = std::string(v.str(s.method));
+        if (r.host_kind == model::host_match::suffix &&
+            (r.host.size() < 2 || r.host.front() != '.' || r.host.size() > max_host)) {
+            return error{fmt::format("route '{}': bad host suffix '{}'", v.str(s.name), r.host)};
+        }
+        if (r.path_kind == model::path_match::regex) {
+            r.path_re = std::make_unique<RE2>(r.path, opts);
+            if (!r.path_re->ok()) {
+                return error{
+                    fmt::format("route '{}': path regex '{}' does not compile with RE2: {}",
+                                v.str(s.name), r.path, r.path_re->error())};
+            }
+        }
+        r.hdr_first = static_cast<std::uint32_t>(t->headers.size());
+        for (const auto& h : v.headers(s)) {
+            header_cond hc{std::string(v.str(h.name)), std::string(v.str(h.value)),
+                           static_cast<model::header_op>(h.op), nullptr};
+            if (h.op > static_cast<std::uint8_t>(model::header_op::regex)) {
+                return error{
+                    fmt::format("route '{}': unknown header match op {}", v.str(s.name), h.op)};
+            }
+            if (hc.op == model::header_op::regex) {
+                hc.re = std::make_unique<RE2>(hc.value, opts);
+                if (!hc.re->ok()) {
+                    return error{fmt::format(
+                        "route '{}': header '{}' regex '{}' does not compile with RE2: {}",
+                        v.str(s.name), hc.name, hc.value, hc.re->error())};
+                }
+            }
+            t->headers.push_back(std::move(hc));
+        }
+        r.hdr_count = static_cast<std::uint32_t>(t->headers.size()) - r.hdr_first;
+        r.cidr_first = static_cast<std::uint32_t>(t->cidrs.size());
+        for (const auto& c : v.cidrs(s)) {
+            cidr x{};
+            std::memcpy(x.bytes, c.bytes, 16);
+            x.family = c.family;
+            x.prefix_len = std::min<std::uint8_t>(c.prefix_len, c.family == 4 ? 32 : 128);
+            t->cidrs.push_back(x);
+        }
+        r.cidr_count = static_cast<std::uint32_t>(t->cidrs.size()) - r.cidr_first;
+        t->routes.push_back(std::move(r));
+    }
+
+    // Groups by host condition; candidate lists by path condition, in route order.
+    std::unordered_map<std::uint64_t, std::uint32_t> host_groups;
+    std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> buckets;
+    std::vector<std::vector<std::uint32_t>> others(1);
+    t->groups.resize(1);
+    for (std::uint32_t i = 0; i < t->routes.size(); ++i) {
+        const route& r = t->routes[i];
+        std::uint32_t gid = 0;
+        if (r.host_kind != model::host_match::any) {
+            auto kind =
+                r.host_kind == model::host_match::exact ? key_kind::exact_host : key_kind::suffix;
+            auto [it, fresh] = host_groups.emplace(make_key(0, kind, hash_str(r.host)),
+                                                   static_cast<std::uint32_t>(t->groups.size()));
+            if (fresh) {
+                t->groups.emplace_back();
+                others.emplace_back();
+            }
+            gid = it->second;
+            if (kind == key_kind::suffix) {
+                t->suffix_lens.set(r.host.size());
+                t->any_suffix = true;
+            }
+        }
+        group& g = t->groups[gid];
+        if (r.command >= 0) {
+            buckets[make_key(gid, key_kind::command, static_cast<std::uint64_t>(r.command))]
+                .push_back(i);
+            g.has_command = true;
+        } else if (r.path_kind == model::path_match::exact) {
+            buckets[make_key(gid, key_kind::exact_path, hash_str(r.path))].push_back(i);
+            g.has_exact = true;
+        } else if (r.path_kind == model::path_match::prefix) {
+            buckets[make_key(gid, key_kind::prefix_path, hash_str(r.path))].push_back(i);
+            g.prefix_lens.push_back(static_cast<std::uint32_t>(r.path.size()));
+        } else {
+            others[gid].push_back(i);
+        }
+    }
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> kv;
+    kv.reserve(buckets.size());
+    for (auto& [key, ids] : buckets) {
+        kv.emplace_back(key, static_cast<std::uint32_t>(t->lists.size()));
+        t->lists.push_back(range{static_cast<std::uint32_t>(t->pool.size()),
+                                 static_cast<std::uint32_t>(ids.size())});
+        t->pool.insert(t->pool.end(), ids.begin(), ids.end());
+    }
+    t->paths.build(kv);
+    for (std::size_t gid = 0; gid < t->groups.size(); ++gid) {
+        group& g = t->groups[gid];
+        std::sort(g.prefix_lens.begin(), g.prefix_lens.end());
+        g.prefix_lens.erase(std::unique(g.prefix_lens.begin(), g.prefix_lens.end()),
+                            g.prefix_lens.end());
+        g.other = range{static_cast<std::uint32_t>(t->pool.size()),
+                        static_cast<std::uint32_t>(others[gid].size())};
+        t->pool.insert(t->pool.end(), others[gid].begin(), others[gid].end());
+    }
+    kv.assign(host_groups.begin(), host_groups.end());
+    if (!kv.empty()) {
+        t->hosts.build(kv);
+    }
+    route_table out;
+    out.impl_ = std::move(t);
+    return out;
+}
+
+}  // namespace sluice::dp::cfg
