@@ -34,6 +34,15 @@ public:
     // `pool` is empty.
     bool append(rte_mbuf* m, std::uint32_t off, std::uint32_t len, rte_mempool* pool) noexcept;
 
+    // Takes ownership of a chain made by take() (segments linked through `next`), appending
+    // its segments as they are.
+    void adopt(rte_mbuf* m) noexcept {
+        while (m != nullptr) {
+            rte_mbuf* next = m->next;
+            push_seg(m);
+            m = next;
+        }
+    }
     // Frees the first n bytes (n <= size()).
     void consume(std::uint32_t n) noexcept;
     // Splits off the first n bytes (0 < n <= size()) as a chain whose segments are linked

@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "request_ctx.hh"
 #include "services.hh"
 
 namespace sluice::dp::proxy {
@@ -98,9 +99,9 @@ result<std::unique_ptr<gateway_config>> gateway_config::build(const cp::model::s
             cr.weights.push_back(er.weight);
             bd.endpoints.push_back({er.addr, er.port});
         }
-        if (cr.endpoints.size() > cfg::max_lb_endpoints) {
+        if (cr.endpoints.size() > max_cluster_endpoints) {
             return error{fmt::format("cluster '{}': {} endpoints (at most {})", cr.name,
-                                     cr.endpoints.size(), cfg::max_lb_endpoints)};
+                                     cr.endpoints.size(), max_cluster_endpoints)};
         }
         cr.lb = c.lb;
         cr.hash_key = c.hash_key;
@@ -118,12 +119,17 @@ result<std::unique_ptr<gateway_config>> gateway_config::build(const cp::model::s
         cr.healthy_threshold = c.healthy_threshold;
         cr.unhealthy_threshold = c.unhealthy_threshold;
         if (cr.lb == static_cast<std::uint8_t>(cp::model::lb_policy::maglev)) {
-            auto m = cfg::maglev_table::build(cr.weights);
+            std::vector<cfg::maglev_endpoint> me;
+            for (const auto& e : v.endpoints(c)) {
+                me.push_back({cfg::endpoint_id(e), e.weight == 0 ? 1u : e.weight});
+            }
+            auto m = cfg::maglev_table::build(me);
             if (!m) {
                 return error{fmt::format("cluster '{}': {}", cr.name, m.message())};
             }
             cr.maglev = std::make_unique<cfg::maglev_table>(std::move(m).value());
         }
+        cr.lr = cfg::least_request(cr.weights);
         bd.max_connections = c.cb_max_connections;
         bd.max_pending_requests = c.cb_max_pending_requests;
         bd.max_requests = c.cb_max_requests;
@@ -196,7 +202,7 @@ result<std::unique_ptr<gateway_config>> gateway_config::build(const cp::model::s
         auto& cs = g->slots_[i].clusters;
         cs.resize(g->clusters.size());
         for (std::size_t k = 0; k < g->clusters.size(); ++k) {
-            cs[k].wrr = cfg::wrr_state(g->clusters[k].weights);
+            cs[k].wrr = cfg::smooth_wrr(g->clusters[k].weights);
             cs[k].active.assign(g->clusters[k].endpoints.size(), 0);
         }
     }

@@ -32,6 +32,8 @@ namespace sluice::dp::proxy {
 class gateway_services;
 
 inline constexpr unsigned max_workers = 64;
+// Endpoints per cluster the balancers take (a stack bitmap per pick).
+inline constexpr std::size_t max_cluster_endpoints = 256;
 
 struct endpoint_rt {
     rte_be32_t addr = 0;
@@ -53,6 +55,7 @@ struct cluster_rt {
     std::uint32_t max_idle_per_endpoint = 64;
     std::uint32_t max_retries = 3;
     std::unique_ptr<cfg::maglev_table> maglev;  // lb == maglev
+    cfg::least_request lr;                      // lb == least_request
     filters::cluster_breaker* breaker = nullptr;  // shared across lcores and generations
     // Active health checks.
     bool health_enabled = false;
@@ -103,7 +106,7 @@ struct listener_rt {
 
 // Per worker, per cluster: load-balancing cursors and active-request counts (least-request).
 struct cluster_lcore_state {
-    cfg::wrr_state wrr;
+    cfg::smooth_wrr wrr;
     std::vector<std::uint32_t> active;  // per endpoint
 };
 

@@ -22,6 +22,9 @@ void http_upstream_closed(http_session& s, upstream_conn& u, net::tcp::close_rea
 // Filter chain resumption (request_ctx::resume()).
 void http_resume(http_session& s) noexcept;
 
+// Fills the request's views (method, path, query, target, host) from the session's head.
+void fill_request_views(http_session& s, request& r) noexcept;
+
 // The reason phrase for a status code (RFC 9110 §15), "" when unknown.
 [[nodiscard]] std::string_view reason_phrase(std::uint16_t status) noexcept;
 

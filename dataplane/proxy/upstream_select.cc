@@ -3,6 +3,7 @@
 
 #include <rte_cycles.h>
 
+#include "../filters/breaker/breaker.hh"
 #include "../filters/ratelimit/ratelimit.hh"
 #include "gateway.hh"
 #include "gateway_config.hh"
@@ -65,10 +66,10 @@ bool pick_endpoint_for(gateway& gw, gateway_config& cfg, std::uint32_t cl, std::
                        std::uint32_t& ep) noexcept {
     const cluster_rt& c = cfg.clusters[cl];
     const std::size_t n = c.endpoints.size();
-    if (n == 0 || n > cfg::max_lb_endpoints) {
+    if (n == 0 || n > max_cluster_endpoints) {
         return false;
     }
-    bool healthy[cfg::max_lb_endpoints];
+    bool healthy[max_cluster_endpoints];
     if (healthy_mask(gw, c, healthy) == 0) {
         return false;
     }
@@ -80,8 +81,8 @@ bool pick_endpoint_for(gateway& gw, gateway_config& cfg, std::uint32_t cl, std::
             pick = ls.wrr.pick(h);
             break;
         case cp::model::lb_policy::least_request: {
-            cfg::lb_rng rng{gw.next_random()};
-            pick = cfg::pick_p2c(rng, ls.active, c.weights, h);
+            cfg::xorshift64s rng{gw.next_random()};
+            pick = c.lr.pick(ls.active, rng, h);
             break;
         }
         case cp::model::lb_policy::maglev:
