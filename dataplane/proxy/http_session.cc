@@ -413,9 +413,43 @@ void send_request_head(http_session& s) noexcept {
     process(s);  // forwards whatever body bytes are already here
 }
 
+// Checks the body bytes already received before anything goes upstream: a malformed chunked
+// body that arrived with its head (the usual smuggling shape) is refused without the backend
+// ever seeing the request. Bytes arriving later are checked before each is forwarded.
+bool body_prefix_valid(http_session& s) noexcept {
+    const http::request_head& h = s.parser->head();
+    if (h.body != http::body_kind::chunked || s.in.empty()) {
+        return true;
+    }
+    http::body_reader probe(s.lim);
+    probe.start(h.body, h.content_length);
+    bool ok = true;
+    s.in.for_each_run(0, [&](const char* p, std::uint32_t n) {
+        while (n > 0) {
+            const auto st = probe.feed(p, n);
+            if (st.err != http::error::none) {
+                ++s.gw->stats_.parse_errors[static_cast<std::size_t>(st.err)];
+                ok = false;
+                return false;
+            }
+            if (st.done || st.consumed == 0) {
+                return false;
+            }
+            p += st.consumed;
+            n -= st.consumed;
+        }
+        return true;
+    });
+    return ok;
+}
+
 void proceed_upstream(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     request& r = *s.req;
+    if (r.attempts == 0 && !body_prefix_valid(s)) {
+        send_local(s, 400, "malformed body\n", true);
+        return;
+    }
     ++r.attempts;
     std::uint32_t ep = 0;
     if (!pick_endpoint(gw, r, ep)) {
@@ -471,6 +505,9 @@ void forward_request_body(http_session& s) noexcept {
             r.body_done = true;
         }
     }
+    if (!r.body_done && s.in.empty() && s.c != nullptr) {
+        gw.tcp().ack_now(*s.c);  // more body to come: do not make the client's Nagle wait
+    }
 }
 
 void process(http_session& s) noexcept {
@@ -508,6 +545,9 @@ void process(http_session& s) noexcept {
             return s.parser->head_state() == pst::need_more && k == n;
         });
         if (s.parser->head_state() == pst::need_more) {
+            if (s.c != nullptr) {
+                s.gw->tcp().ack_now(*s.c);  // the client may hold the rest under Nagle
+            }
             break;
         }
         if (s.parser->head_state() == pst::error) {
@@ -635,6 +675,9 @@ void relay_response(http_session& s, upstream_conn& u) noexcept {
                 return u.rp->head_state() == pst::need_more && k == n;
             });
             if (u.rp->head_state() == pst::need_more) {
+                if (u.c != nullptr) {
+                    gw.tcp().ack_now(*u.c);  // the backend may hold the rest under Nagle
+                }
                 return;
             }
             if (u.rp->head_state() == pst::error) {
@@ -646,6 +689,9 @@ void relay_response(http_session& s, upstream_conn& u) noexcept {
             continue;
         }
         if (u.in.empty()) {
+            if (u.c != nullptr) {
+                gw.tcp().ack_now(*u.c);  // body incomplete: do not make Nagle wait 40 ms
+            }
             return;
         }
         http::body_reader::step st{};

@@ -27,6 +27,9 @@ COUNTS = {"conns": 0, "requests": 0}
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
+    # Headers and body are two writes: without TCP_NODELAY the second waits for the client's
+    # delayed ACK (40 ms per request, whoever the client is).
+    disable_nagle_algorithm = True
     server_version = "sluice-test-backend"
 
     def setup(self):

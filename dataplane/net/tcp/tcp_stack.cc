@@ -261,6 +261,12 @@ void tcp_stack::set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_
     tcp_detail::keepalive_rearm(*this, c);
 }
 
+void tcp_stack::ack_now(connection& c) noexcept {
+    if (c.delack_timer.armed() && !c.doomed) {
+        tcp_detail::send_ack(*this, c);  // cancels the delayed-ACK timer
+    }
+}
+
 void tcp_stack::shutdown_write(connection& c) noexcept {
     // RFC 9293 §3.10.4 CLOSE: queue a FIN after the data; the state moves now.
     switch (c.state) {

@@ -130,6 +130,11 @@ public:
                        std::uint8_t probes) noexcept;
     // Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4): off by default, as proxies want.
     void set_nagle(connection& c, bool on) noexcept { c.nagle = on; }
+    // Sends the ACK for received data now instead of after the delayed-ACK timeout. For an
+    // application that knows the peer is waiting for it: e.g. a proxy holding an incomplete
+    // response, whose backend may be holding the rest back under Nagle (RFC 9293 §3.7.4)
+    // until the first part is acknowledged. Nothing happens if there is nothing to ACK.
+    void ack_now(connection& c) noexcept;
     void shutdown_write(connection& c) noexcept;
     void close(connection& c) noexcept;
     void abort(connection& c) noexcept;
