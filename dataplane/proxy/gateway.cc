@@ -43,7 +43,8 @@ gateway::gateway(net::tcp::tcp_stack& tcp, rte_mempool* pool, config_hub& hub, u
     clock_gettime(CLOCK_REALTIME, &ts);
     const std::uint64_t unix_ms = static_cast<std::uint64_t>(ts.tv_sec) * 1000 +
                                   static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
-    unix_offset_ms_ = unix_ms - tcp_.now_ms();
+    // The TCP stack's clock is TSC-based milliseconds (tcp_stack::tick).
+    unix_offset_ms_ = unix_ms - rte_rdtsc() / (rte_get_tsc_hz() / 1000);
 }
 
 gateway::~gateway() { release(); }
