@@ -37,8 +37,8 @@ void bm_check_route(benchmark::State& state) {
         allowed += d.allowed;
         benchmark::DoNotOptimize(d);
     }
-    state.counters["allowed"] = benchmark::Counter(static_cast<double>(allowed),
-                                                   benchmark::Counter::kAvgIterations);
+    state.counters["allowed"] =
+        benchmark::Counter(static_cast<double>(allowed), benchmark::Counter::kAvgIterations);
 }
 BENCHMARK(bm_check_route)->Arg(0)->Arg(1);
 BENCHMARK(bm_check_route)->Arg(0)->Arg(1)->Threads(2)->UseRealTime();

@@ -168,16 +168,16 @@ result<std::unique_ptr<access_log>> access_log::open(const std::string& path,
                                                      std::uint32_t ring_size, int socket,
                                                      unsigned flush_ms) {
     if (ring_size == 0 || ring_size > RTE_RING_SZ_MASK) {
-        return error{"access log: ring_size " + std::to_string(ring_size) +
-                     " out of range (1.." + std::to_string(RTE_RING_SZ_MASK) + ")"};
+        return error{"access log: ring_size " + std::to_string(ring_size) + " out of range (1.." +
+                     std::to_string(RTE_RING_SZ_MASK) + ")"};
     }
     std::unique_ptr<access_log> log(new access_log());
     log->path_ = path;
     log->flush_ms_ = flush_ms == 0 ? 1 : flush_ms;
     if (!log->open_file()) {
-        return error{"access log: cannot open '" + path + "' for appending: " +
-                         std::strerror(errno),
-                     cp::error_kind::io};
+        return error{
+            "access log: cannot open '" + path + "' for appending: " + std::strerror(errno),
+            cp::error_kind::io};
     }
     // Ring names are process-wide memzone names: make each log's unique.
     static std::atomic<unsigned> seq{0};
@@ -228,15 +228,21 @@ bool access_log::submit(const access_record& r) noexcept {
     return true;
 }
 
-std::uint64_t access_log::dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+std::uint64_t access_log::dropped() const noexcept {
+    return dropped_.load(std::memory_order_relaxed);
+}
 std::uint64_t access_log::truncated() const noexcept {
     return truncated_.load(std::memory_order_relaxed);
 }
-std::uint64_t access_log::written() const noexcept { return written_.load(std::memory_order_acquire); }
+std::uint64_t access_log::written() const noexcept {
+    return written_.load(std::memory_order_acquire);
+}
 std::uint64_t access_log::write_errors() const noexcept {
     return write_errors_.load(std::memory_order_relaxed);
 }
-std::uint64_t access_log::reopens() const noexcept { return reopens_.load(std::memory_order_acquire); }
+std::uint64_t access_log::reopens() const noexcept {
+    return reopens_.load(std::memory_order_acquire);
+}
 
 void access_log::reopen() noexcept { reopen_.store(true, std::memory_order_release); }
 

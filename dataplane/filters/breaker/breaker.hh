@@ -44,7 +44,7 @@ struct endpoint_addr {
 // Defaults are the control plane's (ctrlplane/model/config.hh, docs/config.md).
 struct breaker_def {
     std::string name;
-    std::vector<endpoint_addr> endpoints;  // the order fixes the endpoint index used below
+    std::vector<endpoint_addr> endpoints;       // the order fixes the endpoint index used below
     std::uint32_t max_connections = 1024;       // snap_cluster.cb_max_connections
     std::uint32_t max_pending_requests = 1024;  // snap_cluster.cb_max_pending_requests
     std::uint32_t max_requests = 1024;          // snap_cluster.cb_max_requests

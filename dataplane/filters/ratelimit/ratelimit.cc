@@ -56,7 +56,8 @@ limiter::limiter(const limit_def& d, std::uint32_t slots) : def_(d), mask_(0) {
     const unsigned __int128 num = static_cast<unsigned __int128>(1'000'000'000'000ULL)
                                   << tick_shift;
     unsigned __int128 t = (num + d.rate_milli / 2) / d.rate_milli;
-    interval_ticks_ = t == 0 ? 1 : (t > max_tolerance ? max_tolerance : static_cast<std::uint64_t>(t));
+    interval_ticks_ =
+        t == 0 ? 1 : (t > max_tolerance ? max_tolerance : static_cast<std::uint64_t>(t));
     unsigned __int128 tol = static_cast<unsigned __int128>(d.burst - 1) * interval_ticks_;
     tolerance_ticks_ = tol > max_tolerance ? max_tolerance : static_cast<std::uint64_t>(tol);
     if (static_cast<rl_key>(d.key) != rl_key::route && slots > 0) {
@@ -176,7 +177,8 @@ std::uint64_t key_hash_bytes(std::string_view value) noexcept {
 }
 
 limiter_registry::limiter_registry(std::uint32_t max_limits, std::uint32_t slots_per_limit)
-    : max_limits_(max_limits), slots_(std::bit_ceil(std::max<std::uint32_t>(slots_per_limit, 64))) {}
+    : max_limits_(max_limits),
+      slots_(std::bit_ceil(std::max<std::uint32_t>(slots_per_limit, 64))) {}
 
 limiter_registry::~limiter_registry() = default;
 

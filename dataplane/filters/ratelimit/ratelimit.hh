@@ -53,9 +53,9 @@ struct decision {
 
 // Counters a limiter keeps for stats (relaxed reads; exact once traffic stops).
 struct limiter_stats {
-    std::uint64_t keys_in_use = 0;    // keyed limits: occupied table slots
-    std::uint64_t overflowed = 0;     // keyed limits: checks answered by the overflow bucket
-    std::uint64_t evicted = 0;        // keyed limits: idle keys replaced by new ones
+    std::uint64_t keys_in_use = 0;  // keyed limits: occupied table slots
+    std::uint64_t overflowed = 0;   // keyed limits: checks answered by the overflow bucket
+    std::uint64_t evicted = 0;      // keyed limits: idle keys replaced by new ones
 };
 
 namespace detail {
@@ -108,7 +108,8 @@ private:
 class limiter_registry {
 public:
     // `slots_per_limit` is rounded up to a power of two (>= 64); keyed limits get that many.
-    explicit limiter_registry(std::uint32_t max_limits = 256, std::uint32_t slots_per_limit = 65536);
+    explicit limiter_registry(std::uint32_t max_limits = 256,
+                              std::uint32_t slots_per_limit = 65536);
     ~limiter_registry();
     limiter_registry(const limiter_registry&) = delete;
     limiter_registry& operator=(const limiter_registry&) = delete;
