@@ -109,7 +109,7 @@ public:
     [[nodiscard]] std::uint32_t ejected_count() const noexcept;  // open or half-open
     [[nodiscard]] std::uint32_t endpoint_count() const noexcept { return n_; }
     // Fills out[i] for the first min(out.size(), endpoint_count()) endpoints; returns how many.
-    std::size_t export_states(std::span<endpoint_snapshot> out) const noexcept;
+    [[nodiscard]] std::size_t export_states(std::span<endpoint_snapshot> out) const noexcept;
 
     [[nodiscard]] std::uint64_t identity() const noexcept { return identity_; }
 
@@ -117,7 +117,7 @@ private:
     friend class breaker_registry;
     void apply(const breaker_def& d) noexcept;  // caps and settings; state untouched
     bool reserve_ejection() noexcept;
-    std::uint64_t ejection_ns(std::uint32_t times) const noexcept;
+    [[nodiscard]] std::uint64_t ejection_ns(std::uint32_t times) const noexcept;
 
     std::uint64_t identity_;
     std::uint32_t n_;

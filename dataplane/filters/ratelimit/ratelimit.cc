@@ -51,7 +51,7 @@ constexpr bool is_full(std::uint64_t tat, std::uint64_t t) noexcept {
 
 }  // namespace
 
-limiter::limiter(const limit_def& d, std::uint32_t slots) : def_(d), mask_(0) {
+limiter::limiter(const limit_def& d, std::uint32_t slots) : def_(d) {
     // T = 10^12 ns per rate_milli tokens, in ticks, rounded to nearest; at least one tick.
     const unsigned __int128 num = static_cast<unsigned __int128>(1'000'000'000'000ULL)
                                   << tick_shift;

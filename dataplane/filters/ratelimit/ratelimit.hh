@@ -86,7 +86,7 @@ private:
     limit_def def_;
     std::uint64_t interval_ticks_;   // emission interval T: ticks per token
     std::uint64_t tolerance_ticks_;  // (burst - 1) × T: how far TAT may run ahead of now
-    std::uint32_t mask_;             // slots - 1 (keyed), 0 for a single bucket
+    std::uint32_t mask_ = 0;         // slots - 1 (keyed), 0 for a single bucket
     std::uint32_t refs_ = 0;         // config generations holding it (registry's mutex)
     std::unique_ptr<detail::rl_slot[]> table_;  // keyed limits only
     alignas(64) detail::rl_slot single_;        // route limits, and the keyed overflow bucket
