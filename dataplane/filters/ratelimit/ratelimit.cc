@@ -51,7 +51,8 @@ constexpr bool is_full(std::uint64_t tat, std::uint64_t t) noexcept {
 
 }  // namespace
 
-limiter::limiter(const limit_def& d, std::uint32_t slots) : def_(d) {
+limiter::limiter(const limit_def& d, std::uint32_t slots, std::uint64_t table_seed)
+    : def_(d), seed_(table_seed) {
     // T = 10^12 ns per rate_milli tokens, in ticks, rounded to nearest; at least one tick.
     const unsigned __int128 num = static_cast<unsigned __int128>(1'000'000'000'000ULL)
                                   << tick_shift;
@@ -73,7 +74,7 @@ limiter_stats limiter::stats() const noexcept {
 
 detail::rl_slot* limiter::find_slot(std::uint64_t key, std::uint64_t now_ticks) noexcept {
     const std::uint64_t k = key == 0 ? 1 : key;
-    const std::uint32_t home = static_cast<std::uint32_t>(k ^ (k >> 32)) & mask_;
+    const std::uint32_t home = static_cast<std::uint32_t>(fmix64(k ^ seed_)) & mask_;
     // Slots are claimed in probe order and never emptied (eviction replaces the key in place),
     // so a key is either before the first empty slot of its window or absent.
     for (std::uint32_t i = 0; i < probe_window; ++i) {
@@ -176,9 +177,11 @@ std::uint64_t key_hash_bytes(std::string_view value) noexcept {
     return h == 0 ? 1 : h;
 }
 
-limiter_registry::limiter_registry(std::uint32_t max_limits, std::uint32_t slots_per_limit)
+limiter_registry::limiter_registry(std::uint32_t max_limits, std::uint32_t slots_per_limit,
+                                   std::uint64_t table_seed)
     : max_limits_(max_limits),
-      slots_(std::bit_ceil(std::max<std::uint32_t>(slots_per_limit, 64))) {}
+      slots_(std::bit_ceil(std::max<std::uint32_t>(slots_per_limit, 64))),
+      table_seed_(table_seed) {}
 
 limiter_registry::~limiter_registry() = default;
 
@@ -194,7 +197,7 @@ limiter* limiter_registry::acquire(const limit_def& d) {
     if (by_identity_.size() >= max_limits_) {
         return nullptr;
     }
-    auto l = std::make_unique<limiter>(d, slots_);
+    auto l = std::make_unique<limiter>(d, slots_, table_seed_);
     l->refs_ = 1;
     limiter* raw = l.get();
     by_identity_.emplace(d.identity, std::move(l));

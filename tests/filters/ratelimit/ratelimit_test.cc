@@ -207,6 +207,20 @@ TEST(ratelimit, full_table_evicts_idle_keys_then_overflows) {
     EXPECT_EQ(after.overflowed, s.overflowed);
 }
 
+TEST(ratelimit, table_seed_moves_keys_but_not_their_limits) {
+    for (std::uint64_t seed : {0ULL, 0x5eed5eed5eedULL}) {
+        SCOPED_TRACE(seed);
+        limiter_registry reg(4, 64, seed);
+        limiter* l = reg.acquire(keyed(1, 1000, 1));
+        for (std::uint32_t ip = 1; ip <= 32; ++ip) {
+            EXPECT_TRUE(check(*l, key_hash_ipv4(ip), sec).allowed);
+        }
+        EXPECT_FALSE(check(*l, key_hash_ipv4(1), sec).allowed);
+        EXPECT_EQ(l->stats().keys_in_use, 32U);  // half the table: every key finds a slot
+        EXPECT_EQ(l->stats().overflowed, 0U);
+    }
+}
+
 TEST(ratelimit, headers_are_formatted_without_allocation) {
     decision allowed{true, false, 100, 42, 0, 7};
     char buf[max_header_bytes];
