@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <system_error>
 
 namespace sluice::dp::filters {
 
@@ -18,7 +19,7 @@ namespace {
 // Writer burst: the house burst size; 32 records are 12.5 KiB, one stdio buffer's worth.
 constexpr unsigned writer_burst = 32;
 // stdio buffer for the log file: a few bursts of lines per write(2).
-constexpr std::size_t file_buffer_bytes = 64 * 1024;
+constexpr std::size_t file_buffer_bytes = std::size_t{64} * 1024;
 // How long the writer sleeps when the ring is empty: bounds the delay from submit to the file
 // buffer, and costs one wake-up per millisecond on an idle gateway.
 constexpr auto idle_sleep = std::chrono::milliseconds(1);
@@ -102,7 +103,7 @@ std::size_t format_record(const access_record& r, std::span<char> out) noexcept 
     }
     out_buf o{out.data(), out.data() + out.size()};
     // RFC 3339 §5.6 date-time in UTC with microseconds.
-    const std::time_t secs = static_cast<std::time_t>(r.unix_ns / 1'000'000'000ULL);
+    const auto secs = static_cast<std::time_t>(r.unix_ns / 1'000'000'000ULL);
     std::tm tm{};
     gmtime_r(&secs, &tm);
     o.put("{\"ts\":\"");
@@ -168,15 +169,15 @@ result<std::unique_ptr<access_log>> access_log::open(const std::string& path,
                                                      std::uint32_t ring_size, int socket,
                                                      unsigned flush_ms) {
     if (ring_size == 0 || ring_size > RTE_RING_SZ_MASK) {
-        return error{"access log: ring_size " + std::to_string(ring_size) +
-                     " out of range (1.." + std::to_string(RTE_RING_SZ_MASK) + ")"};
+        return error{"access log: ring_size " + std::to_string(ring_size) + " out of range (1.." +
+                     std::to_string(RTE_RING_SZ_MASK) + ")"};
     }
     std::unique_ptr<access_log> log(new access_log());
     log->path_ = path;
     log->flush_ms_ = flush_ms == 0 ? 1 : flush_ms;
     if (!log->open_file()) {
         return error{"access log: cannot open '" + path + "' for appending: " +
-                         std::strerror(errno),
+                         std::error_code(errno, std::generic_category()).message(),
                      cp::error_kind::io};
     }
     // Ring names are process-wide memzone names: make each log's unique.
@@ -228,15 +229,21 @@ bool access_log::submit(const access_record& r) noexcept {
     return true;
 }
 
-std::uint64_t access_log::dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+std::uint64_t access_log::dropped() const noexcept {
+    return dropped_.load(std::memory_order_relaxed);
+}
 std::uint64_t access_log::truncated() const noexcept {
     return truncated_.load(std::memory_order_relaxed);
 }
-std::uint64_t access_log::written() const noexcept { return written_.load(std::memory_order_acquire); }
+std::uint64_t access_log::written() const noexcept {
+    return written_.load(std::memory_order_acquire);
+}
 std::uint64_t access_log::write_errors() const noexcept {
     return write_errors_.load(std::memory_order_relaxed);
 }
-std::uint64_t access_log::reopens() const noexcept { return reopens_.load(std::memory_order_acquire); }
+std::uint64_t access_log::reopens() const noexcept {
+    return reopens_.load(std::memory_order_acquire);
+}
 
 void access_log::reopen() noexcept { reopen_.store(true, std::memory_order_release); }
 

@@ -28,7 +28,11 @@ namespace sluice::dp::filters {
 
 // Bits of access_record::truncated: which text fields did not fit.
 enum truncated_field : std::uint8_t {
-    trunc_method = 1, trunc_path = 2, trunc_trace_id = 4, trunc_request_id = 8, trunc_route = 16
+    trunc_method = 1,
+    trunc_path = 2,
+    trunc_trace_id = 4,
+    trunc_request_id = 8,
+    trunc_route = 16
 };
 
 // One request, as a worker reports it. Fixed size (no pointers), so it is copied into the ring;
@@ -54,7 +58,9 @@ struct access_record {
 
     void set_method(std::string_view v) noexcept { set(method, method_len, v, trunc_method); }
     void set_path(std::string_view v) noexcept { set(path, path_len, v, trunc_path); }
-    void set_trace_id(std::string_view v) noexcept { set(trace_id, trace_id_len, v, trunc_trace_id); }
+    void set_trace_id(std::string_view v) noexcept {
+        set(trace_id, trace_id_len, v, trunc_trace_id);
+    }
     void set_request_id(std::string_view v) noexcept {
         set(request_id, request_id_len, v, trunc_request_id);
     }
@@ -87,7 +93,8 @@ public:
     // `path` for appending ("-": stdout) and starts the writer. Needs the EAL initialised.
     [[nodiscard]] static result<std::unique_ptr<access_log>> open(const std::string& path,
                                                                   std::uint32_t ring_size,
-                                                                  int socket, unsigned flush_ms = 100);
+                                                                  int socket,
+                                                                  unsigned flush_ms = 100);
     ~access_log();  // stop(), then frees the ring
     access_log(const access_log&) = delete;
     access_log& operator=(const access_log&) = delete;
@@ -100,7 +107,7 @@ public:
     [[nodiscard]] std::uint64_t truncated() const noexcept;  // records with a field cut
     [[nodiscard]] std::uint64_t written() const noexcept;    // lines handed to the file
     [[nodiscard]] std::uint64_t write_errors() const noexcept;
-    [[nodiscard]] std::uint64_t reopens() const noexcept;    // completed reopen() requests
+    [[nodiscard]] std::uint64_t reopens() const noexcept;  // completed reopen() requests
 
     // Asks the writer to close and reopen the path before its next write (after logrotate
     // renamed the file). Returns at once; reopens() counts when it is done.

@@ -66,8 +66,8 @@ cluster_breaker::cluster_breaker(const breaker_def& d)
 }
 
 void cluster_breaker::apply(const breaker_def& d) noexcept {
-    const std::uint32_t caps[cb_kinds] = {d.max_connections, d.max_pending_requests,
-                                          d.max_requests, d.max_retries};
+    const std::uint32_t caps[cb_kinds] = {d.max_connections, d.max_pending_requests, d.max_requests,
+                                          d.max_retries};
     for (std::size_t k = 0; k < cb_kinds; ++k) {
         counters_[k].cap.store(caps[k], std::memory_order_relaxed);
     }
@@ -200,7 +200,8 @@ bool cluster_breaker::on_failure(std::uint32_t ep, std::uint64_t now_ns) noexcep
             return false;  // already ejected
         }
         if (o.state == od_state::closed) {
-            o.fails = static_cast<std::uint32_t>(std::min<std::uint64_t>(o.fails + 1ULL, fails_max));
+            o.fails =
+                static_cast<std::uint32_t>(std::min<std::uint64_t>(o.fails + 1ULL, fails_max));
             if (threshold == 0 || o.fails < threshold || !(reserved = reserve_ejection())) {
                 // Below the threshold, or the cluster is at its ejection limit: keep counting,
                 // so the endpoint is ejected on a later failure once there is room.
@@ -241,9 +242,9 @@ std::size_t cluster_breaker::export_states(std::span<endpoint_snapshot> out) con
     const std::size_t n = std::min<std::size_t>(out.size(), n_);
     for (std::size_t i = 0; i < n; ++i) {
         const od_word o = od_word::of(slots_[i].word.load(std::memory_order_acquire));
-        out[i] = {addrs_[i], o.state, o.times, o.fails,
-                  o.state == od_state::open ? slots_[i].until_ns.load(std::memory_order_relaxed)
-                                            : 0};
+        out[i] = {
+            addrs_[i], o.state, o.times, o.fails,
+            o.state == od_state::open ? slots_[i].until_ns.load(std::memory_order_relaxed) : 0};
     }
     return n;
 }

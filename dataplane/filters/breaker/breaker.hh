@@ -44,7 +44,7 @@ struct endpoint_addr {
 // Defaults are the control plane's (ctrlplane/model/config.hh, docs/config.md).
 struct breaker_def {
     std::string name;
-    std::vector<endpoint_addr> endpoints;  // the order fixes the endpoint index used below
+    std::vector<endpoint_addr> endpoints;       // the order fixes the endpoint index used below
     std::uint32_t max_connections = 1024;       // snap_cluster.cb_max_connections
     std::uint32_t max_pending_requests = 1024;  // snap_cluster.cb_max_pending_requests
     std::uint32_t max_requests = 1024;          // snap_cluster.cb_max_requests
@@ -109,7 +109,7 @@ public:
     [[nodiscard]] std::uint32_t ejected_count() const noexcept;  // open or half-open
     [[nodiscard]] std::uint32_t endpoint_count() const noexcept { return n_; }
     // Fills out[i] for the first min(out.size(), endpoint_count()) endpoints; returns how many.
-    std::size_t export_states(std::span<endpoint_snapshot> out) const noexcept;
+    [[nodiscard]] std::size_t export_states(std::span<endpoint_snapshot> out) const noexcept;
 
     [[nodiscard]] std::uint64_t identity() const noexcept { return identity_; }
 
@@ -117,7 +117,7 @@ private:
     friend class breaker_registry;
     void apply(const breaker_def& d) noexcept;  // caps and settings; state untouched
     bool reserve_ejection() noexcept;
-    std::uint64_t ejection_ns(std::uint32_t times) const noexcept;
+    [[nodiscard]] std::uint64_t ejection_ns(std::uint32_t times) const noexcept;
 
     std::uint64_t identity_;
     std::uint32_t n_;

@@ -51,12 +51,14 @@ constexpr bool is_full(std::uint64_t tat, std::uint64_t t) noexcept {
 
 }  // namespace
 
-limiter::limiter(const limit_def& d, std::uint32_t slots) : def_(d), mask_(0) {
+limiter::limiter(const limit_def& d, std::uint32_t slots, std::uint64_t table_seed)
+    : def_(d), seed_(table_seed) {
     // T = 10^12 ns per rate_milli tokens, in ticks, rounded to nearest; at least one tick.
     const unsigned __int128 num = static_cast<unsigned __int128>(1'000'000'000'000ULL)
                                   << tick_shift;
     unsigned __int128 t = (num + d.rate_milli / 2) / d.rate_milli;
-    interval_ticks_ = t == 0 ? 1 : (t > max_tolerance ? max_tolerance : static_cast<std::uint64_t>(t));
+    interval_ticks_ =
+        t == 0 ? 1 : (t > max_tolerance ? max_tolerance : static_cast<std::uint64_t>(t));
     unsigned __int128 tol = static_cast<unsigned __int128>(d.burst - 1) * interval_ticks_;
     tolerance_ticks_ = tol > max_tolerance ? max_tolerance : static_cast<std::uint64_t>(tol);
     if (static_cast<rl_key>(d.key) != rl_key::route && slots > 0) {
@@ -72,7 +74,7 @@ limiter_stats limiter::stats() const noexcept {
 
 detail::rl_slot* limiter::find_slot(std::uint64_t key, std::uint64_t now_ticks) noexcept {
     const std::uint64_t k = key == 0 ? 1 : key;
-    const std::uint32_t home = static_cast<std::uint32_t>(k ^ (k >> 32)) & mask_;
+    const std::uint32_t home = static_cast<std::uint32_t>(fmix64(k ^ seed_)) & mask_;
     // Slots are claimed in probe order and never emptied (eviction replaces the key in place),
     // so a key is either before the first empty slot of its window or absent.
     for (std::uint32_t i = 0; i < probe_window; ++i) {
@@ -159,16 +161,27 @@ std::uint64_t key_hash_ipv4(std::uint32_t ip_be) noexcept {
 }
 
 std::uint64_t key_hash_bytes(std::string_view value) noexcept {
-    std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a 64, then mixed: cheap for short values
-    for (unsigned char c : value) {
-        h = (h ^ c) * 0x100000001b3ULL;
+    // Eight bytes per multiply, then MurmurHash3's finaliser: header values are short (API keys,
+    // tenant ids), and this is on the request path. Not a keyed hash: see the docs on flooding.
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ value.size();
+    const char* p = value.data();
+    std::size_t n = value.size();
+    for (; n >= 8; p += 8, n -= 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = std::rotl((h ^ w) * 0xff51afd7ed558ccdULL, 31);
     }
-    h = fmix64(h ^ value.size());
+    std::uint64_t tail = 0;
+    std::memcpy(&tail, p, n);
+    h = fmix64(h ^ tail ^ (std::uint64_t{n} << 56));
     return h == 0 ? 1 : h;
 }
 
-limiter_registry::limiter_registry(std::uint32_t max_limits, std::uint32_t slots_per_limit)
-    : max_limits_(max_limits), slots_(std::bit_ceil(std::max<std::uint32_t>(slots_per_limit, 64))) {}
+limiter_registry::limiter_registry(std::uint32_t max_limits, std::uint32_t slots_per_limit,
+                                   std::uint64_t table_seed)
+    : max_limits_(max_limits),
+      slots_(std::bit_ceil(std::max<std::uint32_t>(slots_per_limit, 64))),
+      table_seed_(table_seed) {}
 
 limiter_registry::~limiter_registry() = default;
 
@@ -184,7 +197,7 @@ limiter* limiter_registry::acquire(const limit_def& d) {
     if (by_identity_.size() >= max_limits_) {
         return nullptr;
     }
-    auto l = std::make_unique<limiter>(d, slots_);
+    auto l = std::make_unique<limiter>(d, slots_, table_seed_);
     l->refs_ = 1;
     limiter* raw = l.get();
     by_identity_.emplace(d.identity, std::move(l));

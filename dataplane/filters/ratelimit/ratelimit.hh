@@ -53,9 +53,9 @@ struct decision {
 
 // Counters a limiter keeps for stats (relaxed reads; exact once traffic stops).
 struct limiter_stats {
-    std::uint64_t keys_in_use = 0;    // keyed limits: occupied table slots
-    std::uint64_t overflowed = 0;     // keyed limits: checks answered by the overflow bucket
-    std::uint64_t evicted = 0;        // keyed limits: idle keys replaced by new ones
+    std::uint64_t keys_in_use = 0;  // keyed limits: occupied table slots
+    std::uint64_t overflowed = 0;   // keyed limits: checks answered by the overflow bucket
+    std::uint64_t evicted = 0;      // keyed limits: idle keys replaced by new ones
 };
 
 namespace detail {
@@ -71,7 +71,8 @@ struct alignas(16) rl_slot {
 // destroyed by limiter_registry only.
 class limiter {
 public:
-    limiter(const limit_def& d, std::uint32_t slots);
+    // `table_seed` scrambles which slots a key may use (see limiter_registry).
+    limiter(const limit_def& d, std::uint32_t slots, std::uint64_t table_seed = 0);
     limiter(const limiter&) = delete;
     limiter& operator=(const limiter&) = delete;
 
@@ -86,8 +87,9 @@ private:
     limit_def def_;
     std::uint64_t interval_ticks_;   // emission interval T: ticks per token
     std::uint64_t tolerance_ticks_;  // (burst - 1) × T: how far TAT may run ahead of now
-    std::uint32_t mask_;             // slots - 1 (keyed), 0 for a single bucket
-    std::uint32_t refs_ = 0;         // config generations holding it (registry's mutex)
+    std::uint64_t seed_ = 0;
+    std::uint32_t mask_ = 0;                    // slots - 1 (keyed), 0 for a single bucket
+    std::uint32_t refs_ = 0;                    // config generations holding it (registry's mutex)
     std::unique_ptr<detail::rl_slot[]> table_;  // keyed limits only
     alignas(64) detail::rl_slot single_;        // route limits, and the keyed overflow bucket
     alignas(64) std::atomic<std::uint64_t> overflowed_{0};
@@ -108,7 +110,10 @@ private:
 class limiter_registry {
 public:
     // `slots_per_limit` is rounded up to a power of two (>= 64); keyed limits get that many.
-    explicit limiter_registry(std::uint32_t max_limits = 256, std::uint32_t slots_per_limit = 65536);
+    // `table_seed` (from the process's random source at start; 0 in tests) decides which table
+    // slots each key hash may occupy, so clients cannot aim many keys at one probe window.
+    explicit limiter_registry(std::uint32_t max_limits = 256, std::uint32_t slots_per_limit = 65536,
+                              std::uint64_t table_seed = 0);
     ~limiter_registry();
     limiter_registry(const limiter_registry&) = delete;
     limiter_registry& operator=(const limiter_registry&) = delete;
@@ -125,6 +130,7 @@ public:
 private:
     std::uint32_t max_limits_;
     std::uint32_t slots_;
+    std::uint64_t table_seed_;
     mutable std::mutex mu_;
     std::map<std::uint64_t, std::unique_ptr<limiter>> by_identity_;
 };

@@ -46,32 +46,56 @@ constexpr od_state C = od_state::closed, O = od_state::open, H = od_state::half_
 const std::vector<od_script>& od_scripts() {
     static const std::vector<od_script> s = {
         {"five_failures_eject_then_three_probes_close",
-         {{failure, 0, false, C, 0}, {failure, 0, false, C, 0}, {failure, 0, false, C, 0},
-          {failure, 0, false, C, 0}, {failure, 0, true, O, 1},
-          {allow, 1, false, O, 1}, {allow, 29'999, false, O, 1},
+         {{failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, true, O, 1},
+          {allow, 1, false, O, 1},
+          {allow, 29'999, false, O, 1},
           {allow, 30'000, true, H, 1},   // ejection over: this request is the probe
           {allow, 30'000, false, H, 1},  // one probe at a time
-          {success, 30'010, false, H, 1}, {allow, 30'020, true, H, 1},
-          {success, 30'030, false, H, 1}, {allow, 30'040, true, H, 1},
+          {success, 30'010, false, H, 1},
+          {allow, 30'020, true, H, 1},
+          {success, 30'030, false, H, 1},
+          {allow, 30'040, true, H, 1},
           {success, 30'050, false, C, 1},  // third success closes
           {allow, 30'060, true, C, 1}}},
         {"success_resets_the_failure_count",
-         {{failure, 0, false, C, 0}, {failure, 0, false, C, 0}, {failure, 0, false, C, 0},
-          {failure, 0, false, C, 0}, {success, 0, false, C, 0}, {failure, 0, false, C, 0},
-          {failure, 0, false, C, 0}, {failure, 0, false, C, 0}, {failure, 0, false, C, 0},
+         {{failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {success, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
           {failure, 0, true, O, 1}}},
         {"failed_probe_reopens_for_longer",
-         {{failure, 0, false, C, 0}, {failure, 0, false, C, 0}, {failure, 0, false, C, 0},
-          {failure, 0, false, C, 0}, {failure, 0, true, O, 1},
-          {allow, 30'000, true, H, 1}, {failure, 30'000, true, O, 2},  // 60 s this time
-          {allow, 89'999, false, O, 2}, {allow, 90'000, true, H, 2},
-          {success, 90'000, false, H, 2}, {allow, 90'000, true, H, 2},
+         {{failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, true, O, 1},
+          {allow, 30'000, true, H, 1},
+          {failure, 30'000, true, O, 2},  // 60 s this time
+          {allow, 89'999, false, O, 2},
+          {allow, 90'000, true, H, 2},
+          {success, 90'000, false, H, 2},
+          {allow, 90'000, true, H, 2},
           {failure, 90'000, true, O, 3},  // any failed probe re-opens, successes forgotten
-          {allow, 179'999, false, O, 3}, {allow, 180'000, true, H, 3}}},
+          {allow, 179'999, false, O, 3},
+          {allow, 180'000, true, H, 3}}},
         {"late_results_while_open_are_ignored",
-         {{failure, 0, false, C, 0}, {failure, 0, false, C, 0}, {failure, 0, false, C, 0},
-          {failure, 0, false, C, 0}, {failure, 0, true, O, 1},
-          {failure, 5, false, O, 1}, {success, 6, false, O, 1}, {allow, 29'000, false, O, 1},
+         {{failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, false, C, 0},
+          {failure, 0, true, O, 1},
+          {failure, 5, false, O, 1},
+          {success, 6, false, O, 1},
+          {allow, 29'000, false, O, 1},
           {allow, 30'000, true, H, 1}}},
     };
     return s;
@@ -87,9 +111,15 @@ TEST(outlier, transitions_follow_scripts) {
             const event& e = sc.events[i];
             const std::uint64_t now = base + e.at_ms * ms;
             switch (e.what) {
-                case allow: EXPECT_EQ(b.allow(0, now), e.want); break;
-                case success: b.on_success(0, now); break;
-                case failure: EXPECT_EQ(b.on_failure(0, now), e.want); break;
+                case allow:
+                    EXPECT_EQ(b.allow(0, now), e.want);
+                    break;
+                case success:
+                    b.on_success(0, now);
+                    break;
+                case failure:
+                    EXPECT_EQ(b.on_failure(0, now), e.want);
+                    break;
             }
             EXPECT_EQ(b.state_of(0), e.want_state);
             EXPECT_EQ(b.times_ejected(0), e.want_times);
@@ -133,8 +163,8 @@ TEST(outlier, max_ejection_percent_follows_envoy) {
     };
     // Envoy ejects while (ejected / size) < percent, checked before the ejection: the first
     // one always goes unless percent is 0.
-    for (c tc : {c{20, 10, 2}, c{10, 10, 1}, c{3, 10, 1}, c{1, 10, 1}, c{4, 50, 2},
-                 c{5, 50, 3}, c{4, 100, 4}, c{10, 0, 0}}) {
+    for (c tc : {c{20, 10, 2}, c{10, 10, 1}, c{3, 10, 1}, c{1, 10, 1}, c{4, 50, 2}, c{5, 50, 3},
+                 c{4, 100, 4}, c{10, 0, 0}}) {
         SCOPED_TRACE(testing::Message() << tc.endpoints << " endpoints, " << tc.percent << "%");
         breaker_def d = cluster_of(tc.endpoints);
         d.max_ejection_percent = tc.percent;
@@ -224,7 +254,7 @@ TEST(breaker_registry, state_survives_an_unchanged_cluster_and_settings_update) 
     EXPECT_EQ(gen2->state_of(2), od_state::open);
     EXPECT_EQ(gen2->cap(cb_kind::connections), 1U);
     EXPECT_FALSE(gen2->try_acquire(cb_kind::connections));  // the old connection still counts
-    d.endpoints.push_back({0x0a0000ff, 80});  // endpoints change: a fresh breaker
+    d.endpoints.push_back({0x0a0000ff, 80});                // endpoints change: a fresh breaker
     cluster_breaker* gen3 = reg.acquire(d);
     EXPECT_NE(gen3, gen2);
     EXPECT_EQ(gen3->state_of(2), od_state::closed);

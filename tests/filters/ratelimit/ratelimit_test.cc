@@ -28,8 +28,8 @@ struct step {
     std::uint64_t at_ns;
     int n;
     int want_allowed;
-    std::uint64_t want_remaining;   // of the last request
-    std::uint32_t want_retry_after; // of the last request (0 when it was allowed)
+    std::uint64_t want_remaining;    // of the last request
+    std::uint32_t want_retry_after;  // of the last request (0 when it was allowed)
 };
 struct script {
     const char* name;
@@ -41,23 +41,41 @@ struct script {
 
 const std::vector<script>& scripts() {
     static const std::vector<script> s = {
-        {"10_per_s_burst_5", 10'000, 5, 5 * sec,
-         {{0, 5, 5, 0, 0},              // the full burst at once
-          {0, 1, 0, 0, 1},              // then denied: next token in 100 ms -> 1 s
-          {100 * ms, 2, 1, 0, 1},       // one token back after 100 ms
-          {2 * sec, 10, 5, 0, 1}}},     // idle 1.9 s refills to the burst, not beyond
-        {"remaining_counts_down", 10'000, 5, 0,
+        {"10_per_s_burst_5",
+         10'000,
+         5,
+         5 * sec,
+         {{0, 5, 5, 0, 0},           // the full burst at once
+          {0, 1, 0, 0, 1},           // then denied: next token in 100 ms -> 1 s
+          {100 * ms, 2, 1, 0, 1},    // one token back after 100 ms
+          {2 * sec, 10, 5, 0, 1}}},  // idle 1.9 s refills to the burst, not beyond
+        {"remaining_counts_down",
+         10'000,
+         5,
+         0,
          {{0, 1, 1, 4, 0}, {0, 1, 1, 3, 0}, {0, 3, 3, 0, 0}}},
-        {"half_per_s", 500, 1, 123 * sec,
+        {"half_per_s",
+         500,
+         1,
+         123 * sec,
          {{0, 1, 1, 0, 0},
-          {0, 1, 0, 0, 2},              // 0.5/s: the next token is 2 s away
+          {0, 1, 0, 0, 2},  // 0.5/s: the next token is 2 s away
           {1 * sec, 1, 0, 0, 1},
           {2 * sec, 3, 1, 0, 2}}},
-        {"one_per_1000_s", 1, 2, 7 * sec,
+        {"one_per_1000_s",
+         1,
+         2,
+         7 * sec,
          {{0, 3, 2, 0, 1000}, {999 * sec, 1, 0, 0, 1}, {1000 * sec, 1, 1, 0, 0}}},
-        {"clock_wraps_tick_range", 1'000'000, 10, (1ULL << 56) - 5 * ms,
+        {"clock_wraps_tick_range",
+         1'000'000,
+         10,
+         (1ULL << 56) - 5 * ms,
          {{0, 10, 10, 0, 0}, {10 * ms, 20, 10, 0, 1}}},  // 1000/s: 10 tokens per 10 ms
-        {"high_rate", 1'000'000'000'000ULL, 1000, 1 * sec,  // 10^9/s
+        {"high_rate",
+         1'000'000'000'000ULL,
+         1000,
+         1 * sec,  // 10^9/s
          {{0, 1000, 1000, 0, 0}, {0, 1, 0, 0, 1}, {1000, 1001, 1000, 0, 1}}},
     };
     return s;
@@ -187,6 +205,20 @@ TEST(ratelimit, full_table_evicts_idle_keys_then_overflows) {
     limiter_stats after = l->stats();
     EXPECT_EQ(after.evicted + after.keys_in_use - s.keys_in_use, 1U);
     EXPECT_EQ(after.overflowed, s.overflowed);
+}
+
+TEST(ratelimit, table_seed_moves_keys_but_not_their_limits) {
+    for (std::uint64_t seed : {0ULL, 0x5eed5eed5eedULL}) {
+        SCOPED_TRACE(seed);
+        limiter_registry reg(4, 64, seed);
+        limiter* l = reg.acquire(keyed(1, 1000, 1));
+        for (std::uint32_t ip = 1; ip <= 32; ++ip) {
+            EXPECT_TRUE(check(*l, key_hash_ipv4(ip), sec).allowed);
+        }
+        EXPECT_FALSE(check(*l, key_hash_ipv4(1), sec).allowed);
+        EXPECT_EQ(l->stats().keys_in_use, 32U);  // half the table: every key finds a slot
+        EXPECT_EQ(l->stats().overflowed, 0U);
+    }
 }
 
 TEST(ratelimit, headers_are_formatted_without_allocation) {
