@@ -11,6 +11,7 @@
 #include "../filters/auth/auth.hh"
 #include "../filters/trace/trace_context.hh"
 #include "binary_session.hh"
+#include "health_check.hh"
 #include "http_session.hh"
 #include "l4_session.hh"
 #include "sessions.hh"
@@ -45,6 +46,7 @@ gateway::gateway(net::tcp::tcp_stack& tcp, rte_mempool* pool, config_hub& hub, u
                                   static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
     // The TCP stack's clock is TSC-based milliseconds (tcp_stack::tick).
     unix_offset_ms_ = unix_ms - rte_rdtsc() / (rte_get_tsc_hz() / 1000);
+    health_ = std::make_unique<health_checker>(*this);
 }
 
 gateway::~gateway() { release(); }
@@ -75,6 +77,9 @@ void gateway::poll() noexcept {
     cfg_ = next;
     hub_.ack(index_, next->generation);
     reconcile_listeners(old);
+    if (index_ == 0) {
+        health_->reconfigure(next);  // before unpin: probes of `old` stop first
+    }
     if (old != nullptr) {
         unpin(old);
     }
@@ -147,6 +152,7 @@ void gateway::release() noexcept {
         l4_sessions_.at(i).pending.clear();
     }
     binary_release_all(*this);
+    health_->release();
 }
 
 // --- dispatch ---------------------------------------------------------------------------------
@@ -157,6 +163,10 @@ void gateway::on_established(connection& c) {
         return;
     }
     auto* b = static_cast<conn_base*>(c.user);
+    if (b->kind == conn_kind::health) {
+        health_->on_established(*static_cast<health_probe*>(b));
+        return;
+    }
     if (b->kind == conn_kind::upstream) {
         auto* u = static_cast<upstream_conn*>(b);
         u->st = upstream_conn::state::busy;
@@ -215,6 +225,9 @@ void gateway::on_data(connection& c, const net::tcp::rx_view& v) {
         return;
     }
     switch (b->kind) {
+        case conn_kind::health:
+            health_->on_data(*static_cast<health_probe*>(b), v);
+            break;
         case conn_kind::http:
             http_on_data(*static_cast<http_session*>(b), v);
             break;
@@ -258,6 +271,8 @@ void gateway::on_peer_shutdown(connection& c) {
         return;
     }
     switch (b->kind) {
+        case conn_kind::health:
+            break;  // the status line decides; the close follows
         case conn_kind::http:
             http_peer_shutdown(*static_cast<http_session*>(b));
             break;
@@ -299,6 +314,9 @@ void gateway::on_closed(connection& c, close_reason why) {
         return;
     }
     switch (b->kind) {
+        case conn_kind::health:
+            health_->on_closed(*static_cast<health_probe*>(b));
+            break;
         case conn_kind::http:
             http_closed(*static_cast<http_session*>(b), why);
             break;

@@ -36,6 +36,7 @@ struct l4_session;
 struct binary_session;
 struct upstream_conn;
 struct request;
+class health_checker;
 
 struct gateway_params {
     std::uint32_t max_sessions = 4096;   // downstream connections per worker
@@ -85,6 +86,7 @@ public:
     // the worker).
     [[nodiscard]] std::uint64_t unix_offset_ms() const noexcept { return unix_offset_ms_; }
     [[nodiscard]] const gateway_params& params() const noexcept { return params_; }
+    [[nodiscard]] health_checker& health() noexcept { return *health_; }
 
     // --- used by the session code (same lcore) ---
     gateway_stats stats_;
@@ -126,6 +128,7 @@ private:
     std::unique_ptr<filters::fast_rng> id_rng_;
     std::unique_ptr<filters::auth_counters> auth_stats_;
     std::uint64_t unix_offset_ms_ = 0;
+    std::unique_ptr<health_checker> health_;  // worker 0 only
     std::vector<std::uint16_t> listening_;
     gateway_stats published_{};
 };

@@ -118,6 +118,10 @@ result<std::unique_ptr<gateway_config>> gateway_config::build(const cp::model::s
         cr.health_timeout_ms = c.health_timeout_ms;
         cr.healthy_threshold = c.healthy_threshold;
         cr.unhealthy_threshold = c.unhealthy_threshold;
+        cr.health = std::make_unique<std::atomic<std::uint8_t>[]>(cr.endpoints.size());
+        for (std::size_t i = 0; i < cr.endpoints.size(); ++i) {
+            cr.health[i].store(1, std::memory_order_relaxed);
+        }
         if (cr.lb == static_cast<std::uint8_t>(cp::model::lb_policy::maglev)) {
             std::vector<cfg::maglev_endpoint> me;
             for (const auto& e : v.endpoints(c)) {

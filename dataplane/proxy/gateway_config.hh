@@ -64,6 +64,9 @@ struct cluster_rt {
     std::uint32_t health_timeout_ms = 1'000;
     std::uint32_t healthy_threshold = 2;
     std::uint32_t unhealthy_threshold = 3;
+    // Active health per endpoint (1 healthy), written by worker 0's health checker, read by
+    // every worker's balancer. Starts healthy in each generation.
+    std::unique_ptr<std::atomic<std::uint8_t>[]> health;
 };
 
 struct weighted_ref {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <rte_byteorder.h>
+#include <rte_random.h>
 
 #include <cstdint>
 #include <memory>
@@ -25,7 +26,8 @@ public:
     gateway_services(const gateway_services&) = delete;
     gateway_services& operator=(const gateway_services&) = delete;
 
-    filters::limiter_registry limiters;
+    // Random table seed: clients cannot aim many keys at one probe window (ratelimit.hh).
+    filters::limiter_registry limiters{256, 65536, rte_rand()};
     filters::breaker_registry breakers;
     std::unique_ptr<filters::access_log> access_log;  // null: the accesslog filter counts drops
     // Per worker index: the ports it serves with their subnets, for choosing where an

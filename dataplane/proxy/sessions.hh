@@ -19,7 +19,7 @@ class gateway;
 class gateway_config;
 struct endpoint_entry;
 
-enum class conn_kind : std::uint8_t { http, tcp, binary, upstream };
+enum class conn_kind : std::uint8_t { http, tcp, binary, upstream, health };
 
 struct conn_base {
     conn_kind kind = conn_kind::http;

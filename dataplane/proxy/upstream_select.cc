@@ -26,7 +26,10 @@ std::uint32_t healthy_mask(gateway& gw, const cluster_rt& c, bool* healthy) noex
     const std::uint64_t now = now_ns();
     std::uint32_t n = 0;
     for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
-        healthy[i] = c.breaker == nullptr || c.breaker->allow(static_cast<std::uint32_t>(i), now);
+        // Active health first: an endpoint the checker marked down is skipped without taking
+        // a half-open probe slot from the outlier detector.
+        healthy[i] = c.health[i].load(std::memory_order_relaxed) != 0 &&
+                     (c.breaker == nullptr || c.breaker->allow(static_cast<std::uint32_t>(i), now));
         n += healthy[i] ? 1 : 0;
     }
     return n;
