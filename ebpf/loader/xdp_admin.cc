@@ -62,8 +62,9 @@ admin_maps open_admin_maps(const std::string& pin_root) {
         out.failure = open_failure::not_loaded;
         out.message = "no Sluice XDP program is loaded: " + pin_root +
                       " is not a bpffs mount, so nothing is pinned there (mount -t bpf bpf "
-                      "/sys/fs/bpf; under `ip netns exec` /sys is remounted and bpffs hidden: "
-                      "use `nsenter -t PID -m` or the tools' --netns); " + start_hint;
+                      "/sys/fs/bpf; `ip netns exec` remounts /sys and hides bpffs: use the tools' "
+                      "--netns NAME instead, or `nsenter -t DATAPLANE_PID -m` to reach a "
+                      "dataplane's private bpffs); " + start_hint;
         return out;
     }
     std::vector<std::string> missing;

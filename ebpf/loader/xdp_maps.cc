@@ -264,8 +264,8 @@ status xdp_maps::unblock(const cidr& c) {
     }
     if (rc != 0) {
         if (errno == ENOENT) {
-            return error{c.to_string() + " is not in the block list (entries are removed by "
-                                         "their exact prefix; see the block list)"};
+            return error{c.to_string() + " is not in the block list (removal needs the exact "
+                                         "prefix that was added)"};
         }
         return error{errno_message("unblock " + c.to_string(), errno)};
     }
