@@ -65,7 +65,7 @@ struct map_shape {
     std::uint32_t key;
     std::uint32_t value;
 };
-constexpr std::array<map_shape, 8> expected_shapes = {{
+constexpr std::array<map_shape, xdp_map_count> expected_shapes = {{
     {sizeof(sluice_xdp_service_key), sizeof(sluice_xdp_service_value)},
     {4, 4},
     {sizeof(sluice_xdp_lpm_v4), 4},
@@ -74,6 +74,8 @@ constexpr std::array<map_shape, 8> expected_shapes = {{
     {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_gw_verdict)},
     {4, sizeof(sluice_xdp_config)},
     {4, 8},
+    {4, sizeof(sluice_xdp_svc_fast)},
+    {4, sizeof(sluice_xdp_port_slots)},
 }};
 
 std::uint32_t v4_key(const ip_addr& a) {
@@ -84,19 +86,20 @@ std::uint32_t v4_key(const ip_addr& a) {
 
 }  // namespace
 
-const std::array<const char*, 8>& xdp_maps::map_names() {
+const std::array<const char*, xdp_map_count>& xdp_maps::map_names() {
     // Order matches map_index. Names as in ebpf/xdp/maps.h.
-    static const std::array<const char*, 8> names = {
+    static const std::array<const char*, xdp_map_count> names = {
         "sl_services",   "sl_svc_addr4",  "sl_block_v4", "sl_block_v6",
         "sl_syn_bucket", "sl_gw_verdict", "sl_config",   "sl_stats",
+        "sl_svc_fast",   "sl_svc_ports",
     };
     return names;
 }
 
-xdp_maps xdp_maps::adopt(std::array<unique_fd, 8> fds) { return xdp_maps(std::move(fds)); }
+xdp_maps xdp_maps::adopt(std::array<unique_fd, xdp_map_count> fds) { return xdp_maps(std::move(fds)); }
 
 result<xdp_maps> xdp_maps::open_pinned(const std::string& pin_root) {
-    std::array<unique_fd, 8> fds;
+    std::array<unique_fd, xdp_map_count> fds;
     for (std::size_t i = 0; i < fds.size(); ++i) {
         const std::string path = pin_root + "/" + map_names()[i];
         const int fd = bpf_obj_get(path.c_str());
@@ -175,6 +178,7 @@ status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
                                            " to sl_svc_addr4 (service not added)",
                                        err)};
         }
+        return fast_add(s);
     }
     return {};
 }
@@ -188,6 +192,10 @@ status xdp_maps::remove_service(const service& s) {
         const std::uint32_t a = v4_key(s.addr);
         std::uint32_t refs = 0;
         if (bpf_map_lookup_elem(fd(svc_addr4), &a, &refs) == 0) {
+            // Fast tables first: the port bit goes before the address slot is freed.
+            if (auto st = fast_remove(s, refs <= 1); !st) {
+                return st;
+            }
             const int rc = refs <= 1 ? bpf_map_delete_elem(fd(svc_addr4), &a)
                                      : (--refs, bpf_map_update_elem(fd(svc_addr4), &a, &refs,
                                                                     BPF_EXIST));
@@ -349,7 +357,7 @@ status xdp_maps::sync_flags() {
             return st;
         }
     }
-    return {};
+    return sync_fast();
 }
 
 std::uint64_t xdp_maps::monotonic_now_ns() noexcept { return detail::monotonic_ns(); }

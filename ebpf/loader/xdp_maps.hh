@@ -24,6 +24,9 @@
 
 namespace sluice::ebpf {
 
+// Maps the loader controls, in the order of xdp_maps::map_names() (all but xsks_map).
+inline constexpr std::size_t xdp_map_count = 10;
+
 enum class l4_proto : std::uint8_t { tcp = 6, udp = 17 };  // IANA protocol numbers
 
 struct service {
@@ -69,8 +72,8 @@ public:
     // open_admin_maps() (xdp_admin.hh), which also says *why* the pins are missing.
     static result<xdp_maps> open_pinned(const std::string& pin_root);
     // Takes ownership of one fd per map, in the order of map_names().
-    static xdp_maps adopt(std::array<unique_fd, 8> fds);
-    static const std::array<const char*, 8>& map_names();
+    static xdp_maps adopt(std::array<unique_fd, xdp_map_count> fds);
+    static const std::array<const char*, xdp_map_count>& map_names();
 
     // Steers {addr, port, proto} to the XSK. Replacing an existing entry updates its id.
     status add_service(const service& s, std::uint32_t service_id);
@@ -111,21 +114,29 @@ public:
     [[nodiscard]] int stats_fd() const noexcept { return fd(stats); }
 
     // Recomputes sluice_xdp_config.flags from the maps' contents (block lists and gateway
-    // verdicts non-empty). The mutators keep the flags current; call this after entries were
-    // written by other means (bpftool) or when reusing pins of unknown history.
+    // verdicts non-empty) and rebuilds the IPv4 service fast tables from sl_services. The
+    // mutators keep both current; call this after entries were written by other means
+    // (bpftool) or when reusing pins of unknown history. load() calls it.
     status sync_flags();
 
 private:
     enum map_index : std::size_t {
-        services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats
+        services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats,
+        svc_fast, svc_ports
     };
-    explicit xdp_maps(std::array<unique_fd, 8> fds) : fds_(std::move(fds)) {}
+    explicit xdp_maps(std::array<unique_fd, xdp_map_count> fds) : fds_(std::move(fds)) {}
     int fd(map_index i) const noexcept { return fds_[i].get(); }
     bool map_empty(map_index i) const;
     // Read-modify-write of sl_config slot 0 (single writer, see the header comment).
     status set_flag(std::uint32_t bit, bool on);
+    // The IPv4 fast tables (sl_svc_fast, sl_svc_ports; svc_fast.cc). fast_add/fast_remove
+    // follow one service; sync_fast rebuilds both from sl_services and sets or clears
+    // SLUICE_XDP_F_SVC_HASH. `last` = no service is left on that address.
+    status fast_add(const service& s);
+    status fast_remove(const service& s, bool last);
+    status sync_fast();
 
-    std::array<unique_fd, 8> fds_;
+    std::array<unique_fd, xdp_map_count> fds_;
 };
 
 }  // namespace sluice::ebpf
