@@ -6,6 +6,7 @@
 // the same code `sluice-xdp` runs. CLI process, one thread.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -213,8 +214,10 @@ void add_limit_commands(CLI::App* xdp, ctx& c, const std::shared_ptr<xdp_opts>& 
                      "SYN (without ACK) per second per source address to services; "
                      "--rate 0 turns it off",
                      [&c, rate, burst](bpf::xdp_maps& m) {
-                         // Default burst: one second's worth.
-                         const std::uint32_t b = *burst != 0 ? *burst : *rate;
+                         // Default burst: one second's worth, within the ABI's cap.
+                         const std::uint32_t b =
+                             *burst != 0 ? *burst
+                                         : std::min(*rate, std::uint32_t{SLUICE_XDP_SYN_BURST_MAX});
                          if (auto st = m.set_syn_limit(*rate, b); !st) {
                              return refused(c.g, st.message());
                          }
@@ -227,7 +230,7 @@ void add_limit_commands(CLI::App* xdp, ctx& c, const std::shared_ptr<xdp_opts>& 
     set->add_option("--rate", *rate, "SYN/s per source; 0 = off")
         ->required()
         ->check(CLI::Range(std::uint32_t{0}, std::uint32_t{SLUICE_XDP_SYN_RATE_MAX}));
-    set->add_option("--burst", *burst, "bucket depth in SYNs (default: --rate)")
+    set->add_option("--burst", *burst, "bucket depth in SYNs (default: --rate, at most 10^6)")
         ->check(CLI::Range(std::uint32_t{1}, std::uint32_t{SLUICE_XDP_SYN_BURST_MAX}));
     verb(limit, c, o, "show", "the SYN limit in force", [&c](bpf::xdp_maps& m) {
         auto cfg = m.read_config();
