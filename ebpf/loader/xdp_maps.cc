@@ -164,7 +164,10 @@ status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
         if (bpf_map_update_elem(fd(services), &key, &val, BPF_EXIST) != 0) {
             return error{errno_message("update service " + describe(s), errno)};
         }
-        return {};
+        // fast_add is idempotent; it repairs tables that miss an entry sl_services has
+        // (pins kept from an ABI 1 program, which had no fast tables, then reused by a
+        // PMD-loaded ABI 2 program that never runs sync_flags()).
+        return s.addr.is_v4 ? fast_add(s) : status{};
     }
     if (s.addr.is_v4) {
         const std::uint32_t a = v4_key(s.addr);

@@ -2,7 +2,9 @@
 // program must steer exactly what sl_services lists, whether it decides from the fast tables
 // or, past SLUICE_XDP_FAST_ADDRS addresses, from the hash; load-time resync returns to the
 // fast tables once everything fits. Root; skips otherwise.
+#include <bpf/bpf.h>
 #include <linux/bpf.h>
+#include <unistd.h>
 
 #include "xdp_fixture.hh"
 
@@ -92,6 +94,19 @@ TEST_F(svc_fast, the_unspecified_address_is_served_from_the_hash) {
     EXPECT_FALSE(hash_mode());
     expect_moved(run(arp4(client4, {0, 0, 0, 0})).delta, not_service);
     expect_moved(run(udp4(client4, {0, 0, 0, 0}, 7)).delta, not_service);
+}
+
+TEST_F(svc_fast, re_adding_a_service_repairs_fast_tables_that_miss_it) {
+    // As after an upgrade from ABI 1: sl_services has the entry, the fast tables do not.
+    const int fast = bpf_obj_get((pin_root_ + "/sl_svc_fast").c_str());
+    ASSERT_GE(fast, 0);
+    const std::uint32_t zero = 0;
+    const sluice_xdp_svc_fast empty{};
+    ASSERT_EQ(bpf_map_update_elem(fast, &zero, &empty, BPF_ANY), 0);
+    close(fast);
+    expect_moved(run(tcp4(client4, svc4, 80, tcp_syn)).delta, not_service);
+    ASSERT_TRUE(maps().add_service({a4(svc4), 80, l4_proto::tcp}, 1).ok());
+    expect_moved(run(tcp4(client4, svc4, 80, tcp_syn)).delta, steered);
 }
 
 TEST_F(svc_fast, a_second_load_over_the_same_pins_keeps_steering) {
