@@ -124,9 +124,10 @@ std::uint64_t hash_str(std::string_view s) noexcept { return prefix_hasher(s).at
 
 enum class key_kind : std::uint64_t { exact_path = 1, prefix_path, command, exact_host, suffix };
 
+// `h` is already a finalized hash; mixing in the group and kind by xor with an odd multiple keeps
+// it uniform and distinct per (group, kind) without a second finalizer.
 inline std::uint64_t make_key(std::uint32_t group, key_kind kind, std::uint64_t h) noexcept {
-    std::uint64_t k =
-        fmix64(h + ((std::uint64_t{group} << 3) | static_cast<std::uint64_t>(kind)) * mul2);
+    std::uint64_t k = h ^ (((std::uint64_t{group} << 3) | static_cast<std::uint64_t>(kind)) * mul2);
     return k == 0 ? 1 : k;  // 0 marks an empty slot
 }
 
@@ -373,6 +374,9 @@ bool route_table::impl::full_match(const route& r, const request_key& k,
 void route_table::impl::match_group(std::uint32_t gid, const request_key& k, std::string_view host,
                                     std::uint32_t& best) const noexcept {
     const group& g = groups[gid];
+    if (g.prefix_lens.empty() && !g.has_exact && !g.has_command && g.other.count == 0) {
+        return;  // e.g. "any host" when every route names a host
+    }
     if (k.command >= 0 && g.has_command) {
         scan_key(make_key(gid, key_kind::command, static_cast<std::uint64_t>(k.command)), k, host,
                  best);
