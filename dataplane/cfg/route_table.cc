@@ -80,6 +80,30 @@ struct huge_allocator {
 template <typename T>
 using huge_vector = std::vector<T, huge_allocator<T>>;
 
+// The n (1..7) bytes at p as a little-endian integer, without reading past p + n: two
+// overlapping loads whose shared bytes agree.
+inline std::uint64_t load_short(const char* p, std::size_t n) noexcept {
+    if (n >= 4) {
+        std::uint32_t lo, hi;
+        std::memcpy(&lo, p, 4);
+        std::memcpy(&hi, p + n - 4, 4);
+        return std::uint64_t{lo} | (std::uint64_t{hi} << (8 * (n - 4)));
+    }
+    auto b = [p](std::size_t i) { return std::uint64_t{static_cast<unsigned char>(p[i])}; };
+    return b(0) | (b(n / 2) << (8 * (n / 2))) | (b(n - 1) << (8 * (n - 1)));
+}
+
+// ASCII lower case of 8 bytes at once: 0x20 added to exactly the bytes in 'A'..'Z' (bytes with
+// the high bit set are left alone).
+inline std::uint64_t lower8(std::uint64_t w) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ULL;
+    const std::uint64_t low7 = w & (0x7f * ones);
+    const std::uint64_t ge_a = low7 + (0x80 - 'A') * ones;  // high bit set when byte >= 'A'
+    const std::uint64_t gt_z = low7 + (0x7f - 'Z') * ones;  // high bit set when byte > 'Z'
+    const std::uint64_t upper = (ge_a ^ gt_z) & ~w & (0x80 * ones);
+    return w | (upper >> 2);
+}
+
 // Hashes of the prefixes of one string, 8 bytes per step, for non-decreasing lengths: the state
 // after whole words is kept, so hashing the prefixes of lengths L1 < L2 < ... costs one pass.
 // Not collision resistant, and need not be: hash hits are verified (see the file comment).
@@ -103,9 +127,7 @@ public:
                 std::memcpy(&w, p_ + l - 8, 8);
                 w >>= 8 * (8 - r);
             } else {
-                for (std::size_t i = 0; i < r; ++i) {
-                    w |= std::uint64_t{static_cast<unsigned char>(p_[i])} << (8 * i);
-                }
+                w = load_short(p_, r);
             }
             t = (t ^ w) * mul1;
         }
@@ -419,9 +441,16 @@ std::string_view normalise_host(std::string_view h, char* buf) noexcept {
     if (h.size() > max_host) {
         return {};
     }
-    for (std::size_t i = 0; i < h.size(); ++i) {
-        char ch = h[i];
-        buf[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch | 0x20) : ch;
+    std::size_t i = 0;
+    for (; i + 8 <= h.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, h.data() + i, 8);
+        w = lower8(w);
+        std::memcpy(buf + i, &w, 8);
+    }
+    if (std::size_t r = h.size() - i; r != 0) {
+        std::uint64_t w = lower8(load_short(h.data() + i, r));
+        std::memcpy(buf + i, &w, r);
     }
     return {buf, h.size()};
 }
