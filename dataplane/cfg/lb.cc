@@ -6,20 +6,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/cfg/route_index.hh"
+
 namespace sluice::dp::cfg {
 namespace {
 
+using detail::fmix64;
+
 inline bool ok(std::span<const bool> healthy, std::uint32_t i) noexcept {
     return healthy.empty() || healthy[i];
-}
-
-inline std::uint64_t fmix64(std::uint64_t k) noexcept {  // MurmurHash3 finalizer
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
 }
 
 bool is_prime(std::uint32_t n) {

@@ -9,11 +9,14 @@
 
 #include <algorithm>
 #include <bitset>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 
 #include "ctrlplane/model/config.hh"
 #include "ctrlplane/model/regex.hh"
+#include "dataplane/cfg/route_index.hh"
 
 namespace sluice::dp::cfg {
 namespace {
@@ -23,107 +26,7 @@ namespace model = cp::model;
 // Longest host we look up (RFC 1035 §2.3.4: 253 for a name; the buffer adds slack).
 constexpr std::size_t max_host = 255;
 
-constexpr std::uint64_t mul1 = 0x9e3779b97f4a7c15ULL;  // 2^64 / golden ratio
-constexpr std::uint64_t mul2 = 0xc2b2ae3d27d4eb4fULL;  // xxHash prime 2
-
-inline std::uint64_t fmix64(std::uint64_t k) noexcept {  // MurmurHash3 finalizer
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return k;
-}
-
-// Hashes of the prefixes of one string, 8 bytes per step, for non-decreasing lengths: the state
-// after whole words is kept, so hashing the prefixes of lengths L1 < L2 < ... costs one pass.
-// Not collision resistant, and need not be: hash hits are verified (see the file comment).
-class prefix_hasher {
-public:
-    explicit prefix_hasher(std::string_view s) noexcept : p_(s.data()), n_(s.size()) {}
-
-    // Precondition: l <= size, and l not smaller than in the previous call.
-    std::uint64_t at(std::size_t l) noexcept {
-        while ((words_ + 1) * 8 <= l) {
-            std::uint64_t w;
-            std::memcpy(&w, p_ + words_ * 8, 8);
-            state_ = (state_ ^ w) * mul1;
-            state_ ^= state_ >> 29;
-            ++words_;
-        }
-        std::uint64_t t = state_;
-        if (std::size_t r = l - words_ * 8; r != 0) {
-            std::uint64_t w = 0;
-            const char* q = p_ + words_ * 8;
-            for (std::size_t i = 0; i < r; ++i) {
-                w |= std::uint64_t{static_cast<unsigned char>(q[i])} << (8 * i);
-            }
-            t = (t ^ w) * mul1;
-        }
-        return fmix64(t ^ l);
-    }
-    [[nodiscard]] std::size_t size() const noexcept { return n_; }
-
-private:
-    const char* p_;
-    std::size_t n_;
-    std::size_t words_ = 0;
-    std::uint64_t state_ = 0x243f6a8885a308d3ULL;  // pi's fraction: any non-zero seed
-};
-
-std::uint64_t hash_str(std::string_view s) noexcept { return prefix_hasher(s).at(s.size()); }
-
-enum class key_kind : std::uint64_t { exact_path = 1, prefix_path, command, exact_host, suffix };
-
-inline std::uint64_t make_key(std::uint32_t group, key_kind kind, std::uint64_t h) noexcept {
-    std::uint64_t k =
-        fmix64(h + ((std::uint64_t{group} << 3) | static_cast<std::uint64_t>(kind)) * mul2);
-    return k == 0 ? 1 : k;  // 0 marks an empty slot
-}
-
-// Open addressing, linear probing, load <= 1/2; u64 key (never 0) → u32 value. Immutable after
-// build.
-class u64_map {
-public:
-    static constexpr std::uint32_t none = 0xffffffffu;
-
-    void build(const std::vector<std::pair<std::uint64_t, std::uint32_t>>& kv) {
-        std::size_t cap = 16;
-        while (cap < kv.size() * 2) {
-            cap *= 2;
-        }
-        slots_.assign(cap, slot{0, none, 0});
-        mask_ = cap - 1;
-        for (const auto& [k, v] : kv) {
-            std::size_t i = k & mask_;
-            while (slots_[i].key != 0) {
-                i = (i + 1) & mask_;
-            }
-            slots_[i] = slot{k, v, 0};
-        }
-    }
-    [[nodiscard]] std::uint32_t find(std::uint64_t k) const noexcept {
-        for (std::size_t i = k & mask_;; i = (i + 1) & mask_) {
-            const slot& s = slots_[i];
-            if (s.key == k) {
-                return s.val;
-            }
-            if (s.key == 0) {
-                return none;
-            }
-        }
-    }
-    [[nodiscard]] bool empty() const noexcept { return slots_.empty(); }
-
-private:
-    struct slot {
-        std::uint64_t key;
-        std::uint32_t val;
-        std::uint32_t pad;
-    };
-    std::vector<slot> slots_;
-    std::size_t mask_ = 0;
-};
+using namespace detail;  // NOLINT: the index primitives are this file's vocabulary
 
 struct header_cond {
     std::string name;  // lower case
@@ -138,18 +41,29 @@ struct cidr {
     std::uint8_t prefix_len;
 };
 
-struct route {
+// What full_match reads first, in one cache line; the strings sit next to each other in the
+// table's arena (a second line), so a verified hit costs about three cache lines: hash slot,
+// route, strings.
+struct alignas(64) route {
+    const char* strs;        // host (exact, or ".suffix"), then path, then method, in the arena
+    const RE2* path_re;      // path_kind regex
     std::uint32_t listener;  // cp::model::no_index: any
     std::int32_t command;    // -1: any
+    std::uint32_t path_len;
+    std::uint16_t host_len;
+    std::uint8_t method_len;
     model::host_match host_kind;
     model::path_match path_kind;
-    std::string host;  // exact host, or ".suffix"
-    std::string path;
-    std::string method;
-    std::unique_ptr<RE2> path_re;
     std::uint32_t hdr_first, hdr_count;
     std::uint32_t cidr_first, cidr_count;
+
+    [[nodiscard]] std::string_view host_sv() const noexcept { return {strs, host_len}; }
+    [[nodiscard]] std::string_view path_sv() const noexcept { return {strs + host_len, path_len}; }
+    [[nodiscard]] std::string_view method_sv() const noexcept {
+        return {strs + host_len + path_len, method_len};
+    }
 };
+static_assert(sizeof(route) == 64);
 
 struct range {
     std::uint32_t first;
@@ -181,13 +95,16 @@ bool in_cidr(const cidr& c, const std::uint8_t* a, std::uint8_t family) noexcept
 }  // namespace
 
 struct route_table::impl {
-    std::vector<route> routes;
+    huge_vector<route> routes;
+    huge_vector<char> arena;  // every route's host, path and method; never changes after build
+    std::vector<std::unique_ptr<RE2>> path_res;
     std::vector<header_cond> headers;
     std::vector<cidr> cidrs;
-    std::vector<group> groups;  // [0]: routes without a host condition
-    std::vector<std::uint32_t> pool;
-    std::vector<range> lists;
-    u64_map paths;  // make_key(group, path kind, hash) → lists index
+    std::vector<group> groups;        // [0]: routes without a host condition
+    huge_vector<std::uint32_t> pool;  // candidate lists of more than one route
+    // make_key(group, path kind, hash) → aux = candidate count; val = the route if aux == 1,
+    // else the first candidate's position in pool.
+    u64_map paths;
     u64_map hosts;  // make_key(0, exact_host|suffix, hash) → groups index
     std::bitset<max_host + 1> suffix_lens;
     bool any_suffix = false;
@@ -207,8 +124,16 @@ struct route_table::impl {
     }
     void scan_key(std::uint64_t key, const request_key& k, std::string_view host,
                   std::uint32_t& best) const noexcept {
-        if (std::uint32_t li = paths.find(key); li != u64_map::none) {
-            scan(lists[li], k, host, best);
+        const map_slot* e = paths.find(key);
+        if (e == nullptr) {
+            return;
+        }
+        if (e->aux == 1) {
+            if (e->val < best && full_match(routes[e->val], k, host)) {
+                best = e->val;
+            }
+        } else {
+            scan(range{e->val, e->aux}, k, host, best);
         }
     }
     void match_group(std::uint32_t gid, const request_key& k, std::string_view host,
@@ -227,12 +152,12 @@ bool route_table::impl::full_match(const route& r, const request_key& k,
         case model::host_match::any:
             break;
         case model::host_match::exact:
-            if (host != r.host) {
+            if (host != r.host_sv()) {
                 return false;
             }
             break;
         case model::host_match::suffix:  // "*.example.com": at least one label before the suffix
-            if (host.size() <= r.host.size() || !host.ends_with(r.host)) {
+            if (host.size() <= r.host_len || !host.ends_with(r.host_sv())) {
                 return false;
             }
             break;
@@ -241,12 +166,12 @@ bool route_table::impl::full_match(const route& r, const request_key& k,
         case model::path_match::any:
             break;
         case model::path_match::exact:
-            if (k.path != r.path) {
+            if (k.path != r.path_sv()) {
                 return false;
             }
             break;
         case model::path_match::prefix:
-            if (!k.path.starts_with(r.path)) {
+            if (!k.path.starts_with(r.path_sv())) {
                 return false;
             }
             break;
@@ -256,7 +181,7 @@ bool route_table::impl::full_match(const route& r, const request_key& k,
             }
             break;
     }
-    if (!r.method.empty() && k.method != r.method) {
+    if (r.method_len != 0 && k.method != r.method_sv()) {
         return false;
     }
     for (std::uint32_t i = 0; i < r.hdr_count; ++i) {
@@ -303,6 +228,9 @@ bool route_table::impl::full_match(const route& r, const request_key& k,
 void route_table::impl::match_group(std::uint32_t gid, const request_key& k, std::string_view host,
                                     std::uint32_t& best) const noexcept {
     const group& g = groups[gid];
+    if (g.prefix_lens.empty() && !g.has_exact && !g.has_command && g.other.count == 0) {
+        return;  // e.g. "any host" when every route names a host
+    }
     if (k.command >= 0 && g.has_command) {
         scan_key(make_key(gid, key_kind::command, static_cast<std::uint64_t>(k.command)), k, host,
                  best);
@@ -345,9 +273,16 @@ std::string_view normalise_host(std::string_view h, char* buf) noexcept {
     if (h.size() > max_host) {
         return {};
     }
-    for (std::size_t i = 0; i < h.size(); ++i) {
-        char ch = h[i];
-        buf[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch | 0x20) : ch;
+    std::size_t i = 0;
+    for (; i + 8 <= h.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, h.data() + i, 8);
+        w = lower8(w);
+        std::memcpy(buf + i, &w, 8);
+    }
+    if (std::size_t r = h.size() - i; r != 0) {
+        std::uint64_t w = lower8(load_short(h.data() + i, r));
+        std::memcpy(buf + i, &w, r);
     }
     return {buf, h.size()};
 }
@@ -360,12 +295,12 @@ std::uint32_t route_table::match(const request_key& k) const noexcept {
     }
     const impl& t = *impl_;
     char buf[max_host + 1];
-    std::string_view host = normalise_host(k.host, buf);
+    // Routes without a host condition never look at it: skip the copy when there are no others.
+    std::string_view host = t.hosts.empty() ? std::string_view{} : normalise_host(k.host, buf);
     std::uint32_t best = no_route;
-    if (!host.empty() && !t.hosts.empty()) {
-        if (std::uint32_t g = t.hosts.find(make_key(0, key_kind::exact_host, hash_str(host)));
-            g != u64_map::none) {
-            t.match_group(g, k, host, best);
+    if (!host.empty()) {
+        if (const map_slot* g = t.hosts.find(make_key(0, key_kind::exact_host, hash_str(host)))) {
+            t.match_group(g->val, k, host, best);
         }
         if (t.any_suffix) {
             // Every ".suffix" of the host with at least one label before it.
@@ -373,10 +308,9 @@ std::uint32_t route_table::match(const request_key& k) const noexcept {
                 if (host[i] != '.' || !t.suffix_lens[host.size() - i]) {
                     continue;
                 }
-                std::uint32_t g =
-                    t.hosts.find(make_key(0, key_kind::suffix, hash_str(host.substr(i))));
-                if (g != u64_map::none) {
-                    t.match_group(g, k, host, best);
+                if (const map_slot* g =
+                        t.hosts.find(make_key(0, key_kind::suffix, hash_str(host.substr(i))))) {
+                    t.match_group(g->val, k, host, best);
                 }
             }
         }
@@ -405,49 +339,65 @@ result<route_table> route_table::build(const cp::model::snapshot_view& v) {
     if (sroutes.size() >= no_route) {
         return error{fmt::format("{} routes; at most {}", sroutes.size(), no_route - 1)};
     }
-    t->routes.reserve(sroutes.size());
     const RE2::Options opts = model::regex_options();
-    for (std::size_t i = 0; i < sroutes.size(); ++i) {
-        const model::snap_route& s = sroutes[i];
+    // Pass 1: checks, regexes, header and CIDR conditions, and the string arena (offsets kept
+    // here; pointers are taken once the arena stops growing).
+    std::vector<std::size_t> offs;
+    offs.reserve(sroutes.size());
+    t->routes.reserve(sroutes.size());
+    for (const model::snap_route& s : sroutes) {
+        const std::string_view name = v.str(s.name);
+        if (s.host_kind > static_cast<std::uint8_t>(model::host_match::suffix) ||
+            s.path_kind > static_cast<std::uint8_t>(model::path_match::regex)) {
+            return error{fmt::format("route '{}': unknown host or path match kind ({}, {})", name,
+                                     s.host_kind, s.path_kind)};
+        }
         route r{};
         r.listener = s.listener;
         r.command = s.command == model::no_command ? -1 : static_cast<std::int32_t>(s.command);
         r.host_kind = static_cast<model::host_match>(s.host_kind);
         r.path_kind = static_cast<model::path_match>(s.path_kind);
-        if (s.host_kind > static_cast<std::uint8_t>(model::host_match::suffix) ||
-            s.path_kind > static_cast<std::uint8_t>(model::path_match::regex)) {
-            return error{fmt::format("route '{}': unknown host or path match kind ({}, {})",
-                                     v.str(s.name), s.host_kind, s.path_kind)};
+        const std::string_view host = v.str(s.host), path = v.str(s.path), method = v.str(s.method);
+        if (r.host_kind == model::host_match::any) {
+            // No host condition: its text (if any) is ignored.
+        } else if (host.size() > max_host || (r.host_kind == model::host_match::suffix &&
+                                              (host.size() < 2 || host.front() != '.'))) {
+            return error{fmt::format("route '{}': bad host '{}'", name, host)};
         }
-        r.host = std::string(v.str(s.host));
-        r.path = std::string(v.str(s.path));
-        r.method = std::string(v.str(s.method));
-        if (r.host_kind == model::host_match::suffix &&
-            (r.host.size() < 2 || r.host.front() != '.' || r.host.size() > max_host)) {
-            return error{fmt::format("route '{}': bad host suffix '{}'", v.str(s.name), r.host)};
+        if (method.size() > 0xff) {
+            return error{fmt::format("route '{}': method longer than 255 bytes", name)};
         }
+        r.host_len =
+            r.host_kind == model::host_match::any ? 0 : static_cast<std::uint16_t>(host.size());
+        r.path_len = static_cast<std::uint32_t>(path.size());
+        r.method_len = static_cast<std::uint8_t>(method.size());
+        offs.push_back(t->arena.size());
+        t->arena.insert(t->arena.end(), host.begin(), host.begin() + r.host_len);
+        t->arena.insert(t->arena.end(), path.begin(), path.end());
+        t->arena.insert(t->arena.end(), method.begin(), method.end());
         if (r.path_kind == model::path_match::regex) {
-            r.path_re = std::make_unique<RE2>(r.path, opts);
-            if (!r.path_re->ok()) {
+            auto re = std::make_unique<RE2>(std::string(path), opts);
+            if (!re->ok()) {
                 return error{
-                    fmt::format("route '{}': path regex '{}' does not compile with RE2: {}",
-                                v.str(s.name), r.path, r.path_re->error())};
+                    fmt::format("route '{}': path regex '{}' does not compile with RE2: {}", name,
+                                path, re->error())};
             }
+            r.path_re = re.get();
+            t->path_res.push_back(std::move(re));
         }
         r.hdr_first = static_cast<std::uint32_t>(t->headers.size());
         for (const auto& h : v.headers(s)) {
+            if (h.op > static_cast<std::uint8_t>(model::header_op::regex)) {
+                return error{fmt::format("route '{}': unknown header match op {}", name, h.op)};
+            }
             header_cond hc{std::string(v.str(h.name)), std::string(v.str(h.value)),
                            static_cast<model::header_op>(h.op), nullptr};
-            if (h.op > static_cast<std::uint8_t>(model::header_op::regex)) {
-                return error{
-                    fmt::format("route '{}': unknown header match op {}", v.str(s.name), h.op)};
-            }
             if (hc.op == model::header_op::regex) {
                 hc.re = std::make_unique<RE2>(hc.value, opts);
                 if (!hc.re->ok()) {
                     return error{fmt::format(
-                        "route '{}': header '{}' regex '{}' does not compile with RE2: {}",
-                        v.str(s.name), hc.name, hc.value, hc.re->error())};
+                        "route '{}': header '{}' regex '{}' does not compile with RE2: {}", name,
+                        hc.name, hc.value, hc.re->error())};
                 }
             }
             t->headers.push_back(std::move(hc));
@@ -462,10 +412,13 @@ result<route_table> route_table::build(const cp::model::snapshot_view& v) {
             t->cidrs.push_back(x);
         }
         r.cidr_count = static_cast<std::uint32_t>(t->cidrs.size()) - r.cidr_first;
-        t->routes.push_back(std::move(r));
+        t->routes.push_back(r);
+    }
+    for (std::size_t i = 0; i < t->routes.size(); ++i) {
+        t->routes[i].strs = t->arena.data() + offs[i];
     }
 
-    // Groups by host condition; candidate lists by path condition, in route order.
+    // Pass 2: groups by host condition; candidate lists by path condition, in route order.
     std::unordered_map<std::uint64_t, std::uint32_t> host_groups;
     std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> buckets;
     std::vector<std::vector<std::uint32_t>> others(1);
@@ -476,7 +429,7 @@ result<route_table> route_table::build(const cp::model::snapshot_view& v) {
         if (r.host_kind != model::host_match::any) {
             auto kind =
                 r.host_kind == model::host_match::exact ? key_kind::exact_host : key_kind::suffix;
-            auto [it, fresh] = host_groups.emplace(make_key(0, kind, hash_str(r.host)),
+            auto [it, fresh] = host_groups.emplace(make_key(0, kind, hash_str(r.host_sv())),
                                                    static_cast<std::uint32_t>(t->groups.size()));
             if (fresh) {
                 t->groups.emplace_back();
@@ -484,7 +437,7 @@ result<route_table> route_table::build(const cp::model::snapshot_view& v) {
             }
             gid = it->second;
             if (kind == key_kind::suffix) {
-                t->suffix_lens.set(r.host.size());
+                t->suffix_lens.set(r.host_len);
                 t->any_suffix = true;
             }
         }
@@ -494,22 +447,25 @@ result<route_table> route_table::build(const cp::model::snapshot_view& v) {
                 .push_back(i);
             g.has_command = true;
         } else if (r.path_kind == model::path_match::exact) {
-            buckets[make_key(gid, key_kind::exact_path, hash_str(r.path))].push_back(i);
+            buckets[make_key(gid, key_kind::exact_path, hash_str(r.path_sv()))].push_back(i);
             g.has_exact = true;
         } else if (r.path_kind == model::path_match::prefix) {
-            buckets[make_key(gid, key_kind::prefix_path, hash_str(r.path))].push_back(i);
-            g.prefix_lens.push_back(static_cast<std::uint32_t>(r.path.size()));
+            buckets[make_key(gid, key_kind::prefix_path, hash_str(r.path_sv()))].push_back(i);
+            g.prefix_lens.push_back(r.path_len);
         } else {
             others[gid].push_back(i);
         }
     }
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> kv;
+    std::vector<map_slot> kv;
     kv.reserve(buckets.size());
     for (auto& [key, ids] : buckets) {
-        kv.emplace_back(key, static_cast<std::uint32_t>(t->lists.size()));
-        t->lists.push_back(range{static_cast<std::uint32_t>(t->pool.size()),
-                                 static_cast<std::uint32_t>(ids.size())});
-        t->pool.insert(t->pool.end(), ids.begin(), ids.end());
+        if (ids.size() == 1) {
+            kv.push_back(map_slot{key, ids[0], 1});
+        } else {
+            kv.push_back(map_slot{key, static_cast<std::uint32_t>(t->pool.size()),
+                                  static_cast<std::uint32_t>(ids.size())});
+            t->pool.insert(t->pool.end(), ids.begin(), ids.end());
+        }
     }
     t->paths.build(kv);
     for (std::size_t gid = 0; gid < t->groups.size(); ++gid) {
@@ -521,7 +477,10 @@ result<route_table> route_table::build(const cp::model::snapshot_view& v) {
                         static_cast<std::uint32_t>(others[gid].size())};
         t->pool.insert(t->pool.end(), others[gid].begin(), others[gid].end());
     }
-    kv.assign(host_groups.begin(), host_groups.end());
+    kv.clear();
+    for (const auto& [key, gid] : host_groups) {
+        kv.push_back(map_slot{key, gid, 0});
+    }
     if (!kv.empty()) {
         t->hosts.build(kv);
     }

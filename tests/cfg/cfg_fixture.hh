@@ -2,6 +2,8 @@
 // encoder, opened with snapshot_view; requests with a small header list. Test/bench threads only.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -102,24 +104,23 @@ inline model::config scaled_config(scale_kind kind, std::size_t n) {
     c.routes.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         model::route_match m;
-        std::string id = std::to_string(i);
         switch (kind) {
             case scale_kind::exact_path:
                 m.path_kind = model::path_match::exact;
-                m.path = "/api/v1/svc" + id + "/items";
+                m.path = fmt::format("/api/v1/svc{}/items", i);
                 break;
             case scale_kind::prefix_path:
                 m.path_kind = model::path_match::prefix;
-                m.path = "/p/svc" + id + "/";
+                m.path = fmt::format("/p/svc{}/", i);
                 break;
             case scale_kind::host_path:
                 m.host_kind = model::host_match::exact;
-                m.host = "h" + std::to_string(i % 1000) + ".example.com";
+                m.host = fmt::format("h{}.example.com", i % 1000);
                 m.path_kind = model::path_match::prefix;
-                m.path = "/svc" + std::to_string(i / 1000) + "/";
+                m.path = fmt::format("/svc{}/", i / 1000);
                 break;
         }
-        c.routes.push_back(make_route("r" + id, std::move(m)));
+        c.routes.push_back(make_route(fmt::format("r{}", i), std::move(m)));
     }
     return c;
 }
@@ -127,19 +128,18 @@ inline model::config scaled_config(scale_kind kind, std::size_t n) {
 // A request that matches route i of scaled_config(kind, n) (and no earlier one).
 inline request scaled_request(scale_kind kind, std::size_t i) {
     request r;
-    std::string id = std::to_string(i);
     switch (kind) {
         case scale_kind::exact_path:
             r.host = "api.example.com";
-            r.path = "/api/v1/svc" + id + "/items";
+            r.path = fmt::format("/api/v1/svc{}/items", i);
             break;
         case scale_kind::prefix_path:
             r.host = "api.example.com";
-            r.path = "/p/svc" + id + "/items/42";
+            r.path = fmt::format("/p/svc{}/items/42", i);
             break;
         case scale_kind::host_path:
-            r.host = "H" + std::to_string(i % 1000) + ".example.com:8080";
-            r.path = "/svc" + std::to_string(i / 1000) + "/orders/7";
+            r.host = fmt::format("H{}.example.com:8080", i % 1000);
+            r.path = fmt::format("/svc{}/orders/7", i / 1000);
             break;
     }
     return r;
