@@ -33,7 +33,23 @@ error field_section::begin_value(std::uint32_t name_end) noexcept {
     id_ = name_len_ <= sizeof(nbuf_) ? classify_header({nbuf_, name_len_}) : header_id::other;
     mode_ = mode::none;
     if (trailer_) {
-        return error::none;  // RFC 9110 §6.5.1: framing fields are not allowed to act from a trailer
+        // RFC 9110 §6.5.1: fields for framing, routing or connection management cannot be
+        // processed after the content; a trailer carrying one is refused, not ignored.
+        switch (id_) {
+            case header_id::host:
+            case header_id::content_length:
+            case header_id::transfer_encoding:
+            case header_id::connection:
+            case header_id::keep_alive:
+            case header_id::proxy_connection:
+            case header_id::te:
+            case header_id::upgrade:
+            case header_id::expect:
+            case header_id::trailer:
+                return error::bad_trailer;
+            default:
+                return error::none;
+        }
     }
     switch (id_) {
         case header_id::host:

@@ -108,6 +108,12 @@ std::vector<request_case> request_cases() {
         {.name = "pipelined_second_request_not_consumed",
          .raw = get + "\r\n" + "GET /two HTTP/1.1\r\n" + host + "\r\n", .target = "/",
          .path = "/", .host = "example.com", .msg_len = 37},
+        {.name = "framing_field_name_with_suffix",
+         .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encodingx: gzip\r\n\r\n", .m = method::post,
+         .target = "/", .path = "/", .host = "example.com", .headers = 2,
+         .reference = ref::rejects,
+         .why = "found by fuzz_http_request: the reference takes a field named "
+                "\"Transfer-Encodingx\" for Transfer-Encoding; for us it is an ordinary field"},
         {.name = "headers_at_limit", .raw = get + many_headers(99) + "\r\n", .target = "/",
          .path = "/", .host = "example.com", .headers = 100},
 
@@ -212,6 +218,12 @@ std::vector<request_case> request_cases() {
          .err = error::bad_trailer,
          .reference = ref::accepts,
          .why = "the reference does not check trailer field names; we validate the trailer section like the head (RFC 9112 §7.1.2)"},
+        {.name = "chunk_trailer_framing_field",
+         .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n",
+         .err = error::bad_trailer,
+         .reference = ref::accepts,
+         .why = "RFC 9110 §6.5.1: framing and routing fields cannot act from a trailer; we refuse "
+                "them there rather than forward a trailer a later hop might merge"},
         {.name = "obs_fold", .raw = get + "X-A: one\r\n two\r\n\r\n", .err = error::obs_fold,
          .reference = ref::accepts,
          .why = "RFC 9112 §5.2: obs-fold MAY be refused with 400; we do, the reference unfolds it"},
