@@ -406,6 +406,15 @@ std::vector<response_case> response_cases() {
         {.name = "bare_lf", .raw = "HTTP/1.1 200 OK\nContent-Length: 0\n\n", .err = error::bare_lf,
          .reference = ref::accepts,
          .why = "bare LF as a line end: refused, see the request case bare_lf_everywhere"},
+        {.name = "te_in_http10",
+         .raw = "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         .err = error::te_in_http10,
+         .reference = ref::accepts,
+         .why = "RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; the reference "
+                "reads it as chunked"},
+        {.name = "te_not_chunked_reads_until_close",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz",
+         .body = body_kind::until_close, .payload = "zzz", .keep_alive = false},
         {.name = "bad_chunk", .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
          .err = error::bad_chunk_size},
     };
