@@ -312,35 +312,24 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
             }
             case st::value: {
                 std::uint32_t j = i;
-                std::uint32_t last = 0;  // one past the last non-OWS byte of this span, if any
                 if (mode_ == mode::none) {
-                    while (j < n) {
-                        const auto k = char_table[static_cast<unsigned char>(p[j])];
-                        if ((k & (c_vchar | c_ws)) == 0) {
-                            break;
-                        }
-                        ++j;
-                        if ((k & c_vchar) != 0) {
-                            last = j;
-                        }
-                    }
+                    j = scan_value(p, i, n);
                 } else {
-                    while (j < n) {
-                        const auto k = char_table[static_cast<unsigned char>(p[j])];
-                        if ((k & (c_vchar | c_ws)) == 0) {
-                            break;
-                        }
+                    while (j < n && is(p[j], c_vchar | c_ws)) {
                         if (auto e = value_byte(p[j], pos + j, conn); e != error::none) {
                             return fail(e, j);
                         }
                         ++j;
-                        if ((k & c_vchar) != 0) {
-                            last = j;
-                        }
                     }
                 }
-                if (last != 0) {
-                    val_end_ = pos + last;
+                // The value ends after its last non-OWS byte (RFC 9110 §5.5: OWS is not part of
+                // it). If this span holds only OWS, the end found in an earlier span stands.
+                std::uint32_t k = j;
+                while (k > i && is(p[k - 1], c_ws)) {
+                    --k;
+                }
+                if (k > i) {
+                    val_end_ = pos + k;
                 }
                 i = j;
                 if (i == n) {

@@ -415,6 +415,19 @@ std::vector<response_case> response_cases() {
         {.name = "te_not_chunked_reads_until_close",
          .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz",
          .body = body_kind::until_close, .payload = "zzz", .keep_alive = false},
+        {.name = "te_chunked_then_other",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nzzz",
+         .err = error::chunked_not_final,
+         .reference = ref::accepts,
+         .why = "RFC 9112 §6.3 item 4 says read until close; we refuse a response whose sender "
+                "applied chunked and then more (RFC 9112 §7), as the two hops could disagree"},
+        {.name = "te_chunked_twice",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "0\r\n\r\n",
+         .err = error::chunked_not_final,
+         .reference = ref::accepts,
+         .why = "found by fuzz_http_response: chunked applied twice (RFC 9112 §7 forbids it); the "
+                "reference reads it as chunked once, we refuse the ambiguity"},
         {.name = "bad_chunk", .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
          .err = error::bad_chunk_size},
     };
