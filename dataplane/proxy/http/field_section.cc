@@ -28,9 +28,9 @@ void field_section::reset(bool trailer) noexcept {
     err_ = error::none;
 }
 
-error field_section::begin_value(std::uint32_t name_end) noexcept {
-    name_len_ = name_end - name_off_;
-    id_ = name_len_ <= sizeof(nbuf_) ? classify_header({nbuf_, name_len_}) : header_id::other;
+error field_section::begin_value(std::string_view name) noexcept {
+    // `name` is the whole name, or its first sizeof(nbuf_) bytes when it spanned segments.
+    id_ = name_len_ <= sizeof(nbuf_) ? classify_header(name) : header_id::other;
     mode_ = mode::none;
     if (trailer_) {
         // RFC 9110 §6.5.1: fields for framing, routing or connection management cannot be
@@ -100,7 +100,9 @@ error field_section::end_element(connection_info& conn) noexcept {
     tok_bad_ = false;
     in_params_ = false;
     if (len == 0 && !bad && !params) {
-        return error::none;  // RFC 9110 §5.6.1.2: empty list elements are ignored
+        // RFC 9110 §5.6.1.2 says to ignore empty list elements, but parsers disagree on them in
+        // Transfer-Encoding (libhttp-parser then misses "chunked"), so there they are refused.
+        return id_ == header_id::transfer_encoding ? error::bad_header_value : error::none;
     }
     const std::string_view t(tbuf_, len <= sizeof(tbuf_) ? len : 0);
     switch (id_) {
@@ -171,15 +173,6 @@ error field_section::value_byte(char c, std::uint32_t off, connection_info& conn
             return error::none;
         }
         return error::bad_content_length;
-    }
-    if (mode_ == mode::host) {
-        // RFC 9110 §7.2: Host = uri-host [ ":" port ] (RFC 3986 authority characters).
-        // Trailing OWS is trimmed; whitespace inside the value is not allowed.
-        if (is(c, c_ws)) {
-            cl_ws_ = true;
-            return error::none;
-        }
-        return (!cl_ws_ && (is(c, c_auth) || c == '%')) ? error::none : error::bad_host;
     }
     // mode::list
     if (in_params_) {
@@ -261,25 +254,34 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 }
                 name_off_ = pos + i;
                 name_len_ = 0;
+                nbuf_len_ = 0;
                 st_ = st::name;
                 break;
             }
             case st::name: {
                 std::uint32_t j = i;
                 while (j < n && is(p[j], c_tchar)) {
-                    if (name_len_ < sizeof(nbuf_)) {
-                        nbuf_[name_len_] = lower(p[j]);
-                    }
-                    ++name_len_;
                     ++j;
                 }
+                const std::uint32_t run = j - i;
+                // A name cut by the span end is kept (lower-cased prefix) for classification;
+                // a name wholly in this span is classified in place, without a copy.
+                if (j == n || nbuf_len_ != 0) {
+                    for (std::uint32_t k = i; k < j && nbuf_len_ < sizeof(nbuf_); ++k) {
+                        nbuf_[nbuf_len_++] = lower(p[k]);
+                    }
+                }
+                name_len_ += run;
                 i = j;
                 if (i == n) {
                     return n;
                 }
                 const char c = p[i];
                 if (c == ':') {
-                    if (auto e = begin_value(pos + i); e != error::none) {
+                    const std::string_view name = nbuf_len_ != 0
+                                                      ? std::string_view(nbuf_, nbuf_len_)
+                                                      : std::string_view(p + i - run, run);
+                    if (auto e = begin_value(name); e != error::none) {
                         return fail(e, i);
                     }
                     st_ = st::value_ows;
@@ -314,6 +316,22 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 std::uint32_t j = i;
                 if (mode_ == mode::none) {
                     j = scan_value(p, i, n);
+                } else if (mode_ == mode::host) {
+                    // RFC 9110 §7.2: Host = uri-host [ ":" port ]; OWS only at the end.
+                    for (; j < n; ++j) {
+                        const char d = p[j];
+                        if (is(d, c_auth) || d == '%') {
+                            if (cl_ws_) {
+                                return fail(error::bad_host, j);
+                            }
+                        } else if (is(d, c_ws)) {
+                            cl_ws_ = true;
+                        } else if (is(d, c_vchar)) {
+                            return fail(error::bad_host, j);
+                        } else {
+                            break;
+                        }
+                    }
                 } else {
                     while (j < n && is(p[j], c_vchar | c_ws)) {
                         if (auto e = value_byte(p[j], pos + j, conn); e != error::none) {

@@ -91,51 +91,41 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
 }
 
 header_id classify_header(std::string_view n) noexcept {
-    // Dispatch on length, then compare case-insensitively: a handful of compares at most.
-    switch (n.size()) {
-        case 2:
-            return iequals(n, "te") ? header_id::te : header_id::other;
-        case 3:
-            return iequals(n, "via") ? header_id::via : header_id::other;
-        case 4:
-            return iequals(n, "host") ? header_id::host : header_id::other;
-        case 6:
-            return iequals(n, "expect") ? header_id::expect : header_id::other;
-        case 7:
-            if (iequals(n, "upgrade")) {
-                return header_id::upgrade;
-            }
-            return iequals(n, "trailer") ? header_id::trailer : header_id::other;
-        case 9:
-            return iequals(n, "forwarded") ? header_id::forwarded : header_id::other;
-        case 10:
-            if (iequals(n, "connection")) {
-                return header_id::connection;
-            }
-            if (iequals(n, "keep-alive")) {
-                return header_id::keep_alive;
-            }
-            return iequals(n, "tracestate") ? header_id::tracestate : header_id::other;
-        case 11:
-            return iequals(n, "traceparent") ? header_id::traceparent : header_id::other;
-        case 12:
-            return iequals(n, "x-request-id") ? header_id::x_request_id : header_id::other;
-        case 14:
-            return iequals(n, "content-length") ? header_id::content_length : header_id::other;
-        case 15:
-            return iequals(n, "x-forwarded-for") ? header_id::x_forwarded_for : header_id::other;
-        case 16:
-            return iequals(n, "proxy-connection") ? header_id::proxy_connection
-                                                  : header_id::other;
-        case 17:
-            if (iequals(n, "transfer-encoding")) {
-                return header_id::transfer_encoding;
-            }
-            return iequals(n, "x-forwarded-proto") ? header_id::x_forwarded_proto
-                                                   : header_id::other;
-        default:
-            return header_id::other;
+    // Length and first letter rule out all candidates but at most one or two before the one
+    // case-insensitive compare: this runs for every field of every message.
+    struct known {
+        std::string_view name;  // lower case
+        header_id id;
+    };
+    static constexpr known table[] = {
+        {"te", header_id::te},
+        {"via", header_id::via},
+        {"host", header_id::host},
+        {"expect", header_id::expect},
+        {"upgrade", header_id::upgrade},
+        {"trailer", header_id::trailer},
+        {"forwarded", header_id::forwarded},
+        {"connection", header_id::connection},
+        {"keep-alive", header_id::keep_alive},
+        {"tracestate", header_id::tracestate},
+        {"traceparent", header_id::traceparent},
+        {"x-request-id", header_id::x_request_id},
+        {"content-length", header_id::content_length},
+        {"x-forwarded-for", header_id::x_forwarded_for},
+        {"proxy-connection", header_id::proxy_connection},
+        {"transfer-encoding", header_id::transfer_encoding},
+        {"x-forwarded-proto", header_id::x_forwarded_proto},
+    };
+    if (n.size() < 2 || n.size() > 17) {
+        return header_id::other;
     }
+    const char first = detail::lower(n[0]);
+    for (const known& k : table) {
+        if (k.name.size() == n.size() && k.name[0] == first && iequals(n, k.name)) {
+            return k.id;
+        }
+    }
+    return header_id::other;
 }
 
 }  // namespace sluice::dp::proxy::http

@@ -167,6 +167,9 @@ std::vector<request_case> request_cases() {
         {.name = "te_chunked_twice",
          .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
          .err = error::chunked_not_final},
+        {.name = "te_empty_list_element",
+         .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: , chunked\r\n\r\n0\r\n\r\n",
+         .err = error::bad_header_value},
         {.name = "te_in_http10",
          .raw = "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
          .err = error::te_in_http10,
@@ -428,6 +431,13 @@ std::vector<response_case> response_cases() {
          .reference = ref::accepts,
          .why = "found by fuzz_http_response: chunked applied twice (RFC 9112 §7 forbids it); the "
                 "reference reads it as chunked once, we refuse the ambiguity"},
+        {.name = "te_empty_list_element",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n",
+         .err = error::bad_header_value,
+         .reference = ref::accepts,
+         .why = "found by fuzz_http_response: the reference does not see chunked after an empty "
+                "list element and reads until close, where RFC 9110 §5.6.1.2 means chunked; we "
+                "refuse empty elements in Transfer-Encoding so no two hops can disagree"},
         {.name = "bad_chunk", .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
          .err = error::bad_chunk_size},
     };
