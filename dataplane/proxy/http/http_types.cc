@@ -90,42 +90,51 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
-header_id classify_header(std::string_view n) noexcept {
-    // Length and first letter rule out all candidates but at most one or two before the one
-    // case-insensitive compare: this runs for every field of every message.
-    struct known {
-        std::string_view name;  // lower case
-        header_id id;
-    };
-    static constexpr known table[] = {
-        {"te", header_id::te},
-        {"via", header_id::via},
-        {"host", header_id::host},
-        {"expect", header_id::expect},
-        {"upgrade", header_id::upgrade},
-        {"trailer", header_id::trailer},
-        {"forwarded", header_id::forwarded},
-        {"connection", header_id::connection},
-        {"keep-alive", header_id::keep_alive},
-        {"tracestate", header_id::tracestate},
-        {"traceparent", header_id::traceparent},
-        {"x-request-id", header_id::x_request_id},
-        {"content-length", header_id::content_length},
-        {"x-forwarded-for", header_id::x_forwarded_for},
-        {"proxy-connection", header_id::proxy_connection},
-        {"transfer-encoding", header_id::transfer_encoding},
-        {"x-forwarded-proto", header_id::x_forwarded_proto},
-    };
-    if (n.size() < 2 || n.size() > 17) {
-        return header_id::other;
-    }
-    const char first = detail::lower(n[0]);
-    for (const known& k : table) {
-        if (k.name.size() == n.size() && k.name[0] == first && iequals(n, k.name)) {
-            return k.id;
+namespace {
+// `lit` is lower case and as long as `n`.
+inline bool is_name(std::string_view n, const char* lit) noexcept {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        if (detail::lower(n[i]) != lit[i]) {
+            return false;
         }
     }
-    return header_id::other;
+    return true;
+}
+}  // namespace
+
+header_id classify_header(std::string_view n) noexcept {
+    // Length and first letter leave at most one candidate, then one compare: this runs for every
+    // field of every message.
+    if (n.empty()) {
+        return header_id::other;
+    }
+    const char f = detail::lower(n[0]);
+    auto one = [&](char first, const char* lit, header_id id) {
+        return f == first && is_name(n, lit) ? id : header_id::other;
+    };
+    switch (n.size()) {
+        case 2: return one('t', "te", header_id::te);
+        case 3: return one('v', "via", header_id::via);
+        case 4: return one('h', "host", header_id::host);
+        case 6: return one('e', "expect", header_id::expect);
+        case 7:
+            return f == 'u' ? one('u', "upgrade", header_id::upgrade)
+                            : one('t', "trailer", header_id::trailer);
+        case 9: return one('f', "forwarded", header_id::forwarded);
+        case 10:
+            return f == 'c'   ? one('c', "connection", header_id::connection)
+                   : f == 'k' ? one('k', "keep-alive", header_id::keep_alive)
+                              : one('t', "tracestate", header_id::tracestate);
+        case 11: return one('t', "traceparent", header_id::traceparent);
+        case 12: return one('x', "x-request-id", header_id::x_request_id);
+        case 14: return one('c', "content-length", header_id::content_length);
+        case 15: return one('x', "x-forwarded-for", header_id::x_forwarded_for);
+        case 16: return one('p', "proxy-connection", header_id::proxy_connection);
+        case 17:
+            return f == 't' ? one('t', "transfer-encoding", header_id::transfer_encoding)
+                            : one('x', "x-forwarded-proto", header_id::x_forwarded_proto);
+        default: return header_id::other;
+    }
 }
 
 }  // namespace sluice::dp::proxy::http
