@@ -333,11 +333,27 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                         }
                     }
                 } else {
-                    while (j < n && is(p[j], c_vchar | c_ws)) {
-                        if (auto e = value_byte(p[j], pos + j, conn); e != error::none) {
+                    for (; j < n; ++j) {
+                        const char d = p[j];
+                        // Token bytes of a list element, the bulk of Connection and
+                        // Transfer-Encoding values, are taken here; the rest byte by byte.
+                        if (mode_ == mode::list && !in_params_ && !tok_ended_ && !tok_bad_ &&
+                            is(d, c_tchar)) {
+                            if (tok_len_ == 0) {
+                                tok_off_ = pos + j;
+                            }
+                            if (tok_len_ < sizeof(tbuf_)) {
+                                tbuf_[tok_len_] = lower(d);
+                            }
+                            ++tok_len_;
+                            continue;
+                        }
+                        if (!is(d, c_vchar | c_ws)) {
+                            break;
+                        }
+                        if (auto e = value_byte(d, pos + j, conn); e != error::none) {
                             return fail(e, j);
                         }
-                        ++j;
                     }
                 }
                 // The value ends after its last non-OWS byte (RFC 9110 §5.5: OWS is not part of
