@@ -47,7 +47,6 @@ void request_parser::reset() noexcept {
     rl_ = rl::lead;
     pos_ = 0;
     hdr_start_ = 0;
-    line_off_ = 0;
     tok_len_ = 0;
     vi_ = 0;
     colon_ = false;
@@ -100,7 +99,6 @@ std::uint32_t request_parser::feed_line(const char* p, std::uint32_t n) noexcept
                 if (c == '\n') {
                     return fail(error::bare_lf, i);
                 }
-                line_off_ = at;
                 head_.method_tok.off = at;
                 rl_ = rl::method;
                 break;
