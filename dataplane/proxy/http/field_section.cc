@@ -256,7 +256,7 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 name_len_ = 0;
                 nbuf_len_ = 0;
                 st_ = st::name;
-                break;
+                [[fallthrough]];  // the usual path runs line_start → name → value in one go
             }
             case st::name: {
                 std::uint32_t j = i;
@@ -277,19 +277,19 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                     return n;
                 }
                 const char c = p[i];
-                if (c == ':') {
-                    const std::string_view name = nbuf_len_ != 0
-                                                      ? std::string_view(nbuf_, nbuf_len_)
-                                                      : std::string_view(p + i - run, run);
-                    if (auto e = begin_value(name); e != error::none) {
-                        return fail(e, i);
-                    }
-                    st_ = st::value_ows;
-                    ++i;
-                    break;
+                if (c != ':') {
+                    // RFC 9112 §5.1: no whitespace between field name and colon, MUST reject.
+                    return fail(is(c, c_ws) ? error::space_before_colon : error::bad_header_name,
+                                i);
                 }
-                // RFC 9112 §5.1: no whitespace between field name and colon, MUST reject (400).
-                return fail(is(c, c_ws) ? error::space_before_colon : error::bad_header_name, i);
+                const std::string_view name = nbuf_len_ != 0 ? std::string_view(nbuf_, nbuf_len_)
+                                                             : std::string_view(p + i - run, run);
+                if (auto e = begin_value(name); e != error::none) {
+                    return fail(e, i);
+                }
+                st_ = st::value_ows;
+                ++i;
+                [[fallthrough]];
             }
             case st::value_ows: {
                 while (i < n && is(p[i], c_ws)) {
@@ -303,14 +303,16 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 if (c == '\r') {
                     st_ = st::value_cr;
                     ++i;
-                } else if (c == '\n') {
-                    return fail(error::bare_lf, i);
-                } else if (!is(c, c_vchar)) {
-                    return fail(error::bad_header_value, i);
-                } else {
-                    st_ = st::value;
+                    break;
                 }
-                break;
+                if (c == '\n') {
+                    return fail(error::bare_lf, i);
+                }
+                if (!is(c, c_vchar)) {
+                    return fail(error::bad_header_value, i);
+                }
+                st_ = st::value;
+                [[fallthrough]];
             }
             case st::value: {
                 std::uint32_t j = i;
@@ -371,6 +373,14 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 }
                 const char c = p[i];
                 if (c == '\r') {
+                    if (i + 1 < n && p[i + 1] == '\n') {  // CRLF in this span: end the field now
+                        if (auto e = end_field(out, count, conn); e != error::none) {
+                            return fail(e, i + 1);
+                        }
+                        st_ = st::line_start;
+                        i += 2;
+                        break;
+                    }
                     st_ = st::value_cr;
                     ++i;
                     break;
