@@ -197,8 +197,8 @@ body_reader::step body_reader::feed(const char* p, std::uint32_t n) noexcept {
                     return fail(s, error::headers_too_large, i);
                 }
                 const std::uint32_t take = std::min(n - i, lim_.max_header_bytes - trailer_bytes_);
-                const std::uint32_t k = trailer_.feed(p + i, take, 0, nullptr, trailer_count_,
-                                                      unused_conn_, lim_);
+                const std::uint32_t k = trailer_.feed(p + i, take, trailer_bytes_, nullptr,
+                                                      trailer_count_, unused_conn_, lim_);
                 trailer_bytes_ += k;
                 i += k;
                 if (trailer_.err() != error::none) {

@@ -28,12 +28,28 @@ void field_section::reset(bool trailer) noexcept {
     err_ = error::none;
 }
 
-error field_section::begin_value(std::uint32_t name_end) noexcept {
-    name_len_ = name_end - name_off_;
-    id_ = name_len_ <= sizeof(nbuf_) ? classify_header({nbuf_, name_len_}) : header_id::other;
+error field_section::begin_value(std::string_view name) noexcept {
+    // `name` is the whole name, or its first sizeof(nbuf_) bytes when it spanned segments.
+    id_ = name_len_ <= sizeof(nbuf_) ? classify_header(name) : header_id::other;
     mode_ = mode::none;
     if (trailer_) {
-        return error::none;  // RFC 9110 §6.5.1: framing fields are not allowed to act from a trailer
+        // RFC 9110 §6.5.1: fields for framing, routing or connection management cannot be
+        // processed after the content; a trailer carrying one is refused, not ignored.
+        switch (id_) {
+            case header_id::host:
+            case header_id::content_length:
+            case header_id::transfer_encoding:
+            case header_id::connection:
+            case header_id::keep_alive:
+            case header_id::proxy_connection:
+            case header_id::te:
+            case header_id::upgrade:
+            case header_id::expect:
+            case header_id::trailer:
+                return error::bad_trailer;
+            default:
+                return error::none;
+        }
     }
     switch (id_) {
         case header_id::host:
@@ -84,7 +100,9 @@ error field_section::end_element(connection_info& conn) noexcept {
     tok_bad_ = false;
     in_params_ = false;
     if (len == 0 && !bad && !params) {
-        return error::none;  // RFC 9110 §5.6.1.2: empty list elements are ignored
+        // RFC 9110 §5.6.1.2 says to ignore empty list elements, but parsers disagree on them in
+        // Transfer-Encoding (libhttp-parser then misses "chunked"), so there they are refused.
+        return id_ == header_id::transfer_encoding ? error::bad_header_value : error::none;
     }
     const std::string_view t(tbuf_, len <= sizeof(tbuf_) ? len : 0);
     switch (id_) {
@@ -155,15 +173,6 @@ error field_section::value_byte(char c, std::uint32_t off, connection_info& conn
             return error::none;
         }
         return error::bad_content_length;
-    }
-    if (mode_ == mode::host) {
-        // RFC 9110 §7.2: Host = uri-host [ ":" port ] (RFC 3986 authority characters).
-        // Trailing OWS is trimmed; whitespace inside the value is not allowed.
-        if (is(c, c_ws)) {
-            cl_ws_ = true;
-            return error::none;
-        }
-        return (!cl_ws_ && (is(c, c_auth) || c == '%')) ? error::none : error::bad_host;
     }
     // mode::list
     if (in_params_) {
@@ -245,33 +254,42 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 }
                 name_off_ = pos + i;
                 name_len_ = 0;
+                nbuf_len_ = 0;
                 st_ = st::name;
-                break;
+                [[fallthrough]];  // the usual path runs line_start → name → value in one go
             }
             case st::name: {
                 std::uint32_t j = i;
                 while (j < n && is(p[j], c_tchar)) {
-                    if (name_len_ < sizeof(nbuf_)) {
-                        nbuf_[name_len_] = lower(p[j]);
-                    }
-                    ++name_len_;
                     ++j;
                 }
+                const std::uint32_t run = j - i;
+                // A name cut by the span end is kept (lower-cased prefix) for classification;
+                // a name wholly in this span is classified in place, without a copy.
+                if (j == n || nbuf_len_ != 0) {
+                    for (std::uint32_t k = i; k < j && nbuf_len_ < sizeof(nbuf_); ++k) {
+                        nbuf_[nbuf_len_++] = lower(p[k]);
+                    }
+                }
+                name_len_ += run;
                 i = j;
                 if (i == n) {
                     return n;
                 }
                 const char c = p[i];
-                if (c == ':') {
-                    if (auto e = begin_value(pos + i); e != error::none) {
-                        return fail(e, i);
-                    }
-                    st_ = st::value_ows;
-                    ++i;
-                    break;
+                if (c != ':') {
+                    // RFC 9112 §5.1: no whitespace between field name and colon, MUST reject.
+                    return fail(is(c, c_ws) ? error::space_before_colon : error::bad_header_name,
+                                i);
                 }
-                // RFC 9112 §5.1: no whitespace between field name and colon, MUST reject (400).
-                return fail(is(c, c_ws) ? error::space_before_colon : error::bad_header_name, i);
+                const std::string_view name = nbuf_len_ != 0 ? std::string_view(nbuf_, nbuf_len_)
+                                                             : std::string_view(p + i - run, run);
+                if (auto e = begin_value(name); e != error::none) {
+                    return fail(e, i);
+                }
+                st_ = st::value_ows;
+                ++i;
+                [[fallthrough]];
             }
             case st::value_ows: {
                 while (i < n && is(p[i], c_ws)) {
@@ -285,46 +303,69 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 if (c == '\r') {
                     st_ = st::value_cr;
                     ++i;
-                } else if (c == '\n') {
-                    return fail(error::bare_lf, i);
-                } else if (!is(c, c_vchar)) {
-                    return fail(error::bad_header_value, i);
-                } else {
-                    st_ = st::value;
+                    break;
                 }
-                break;
+                if (c == '\n') {
+                    return fail(error::bare_lf, i);
+                }
+                if (!is(c, c_vchar)) {
+                    return fail(error::bad_header_value, i);
+                }
+                st_ = st::value;
+                [[fallthrough]];
             }
             case st::value: {
                 std::uint32_t j = i;
-                std::uint32_t last = 0;  // one past the last non-OWS byte of this span, if any
                 if (mode_ == mode::none) {
-                    while (j < n) {
-                        const auto k = char_table[static_cast<unsigned char>(p[j])];
-                        if ((k & (c_vchar | c_ws)) == 0) {
+                    j = scan_value(p, i, n);
+                } else if (mode_ == mode::host) {
+                    // RFC 9110 §7.2: Host = uri-host [ ":" port ]; OWS only at the end.
+                    for (; j < n; ++j) {
+                        const char d = p[j];
+                        if (is(d, c_auth) || d == '%') {
+                            if (cl_ws_) {
+                                return fail(error::bad_host, j);
+                            }
+                        } else if (is(d, c_ws)) {
+                            cl_ws_ = true;
+                        } else if (is(d, c_vchar)) {
+                            return fail(error::bad_host, j);
+                        } else {
                             break;
-                        }
-                        ++j;
-                        if ((k & c_vchar) != 0) {
-                            last = j;
                         }
                     }
                 } else {
-                    while (j < n) {
-                        const auto k = char_table[static_cast<unsigned char>(p[j])];
-                        if ((k & (c_vchar | c_ws)) == 0) {
+                    for (; j < n; ++j) {
+                        const char d = p[j];
+                        // Token bytes of a list element, the bulk of Connection and
+                        // Transfer-Encoding values, are taken here; the rest byte by byte.
+                        if (mode_ == mode::list && !in_params_ && !tok_ended_ && !tok_bad_ &&
+                            is(d, c_tchar)) {
+                            if (tok_len_ == 0) {
+                                tok_off_ = pos + j;
+                            }
+                            if (tok_len_ < sizeof(tbuf_)) {
+                                tbuf_[tok_len_] = lower(d);
+                            }
+                            ++tok_len_;
+                            continue;
+                        }
+                        if (!is(d, c_vchar | c_ws)) {
                             break;
                         }
-                        if (auto e = value_byte(p[j], pos + j, conn); e != error::none) {
+                        if (auto e = value_byte(d, pos + j, conn); e != error::none) {
                             return fail(e, j);
-                        }
-                        ++j;
-                        if ((k & c_vchar) != 0) {
-                            last = j;
                         }
                     }
                 }
-                if (last != 0) {
-                    val_end_ = pos + last;
+                // The value ends after its last non-OWS byte (RFC 9110 §5.5: OWS is not part of
+                // it). If this span holds only OWS, the end found in an earlier span stands.
+                std::uint32_t k = j;
+                while (k > i && is(p[k - 1], c_ws)) {
+                    --k;
+                }
+                if (k > i) {
+                    val_end_ = pos + k;
                 }
                 i = j;
                 if (i == n) {
@@ -332,6 +373,14 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 }
                 const char c = p[i];
                 if (c == '\r') {
+                    if (i + 1 < n && p[i + 1] == '\n') {  // CRLF in this span: end the field now
+                        if (auto e = end_field(out, count, conn); e != error::none) {
+                            return fail(e, i + 1);
+                        }
+                        st_ = st::line_start;
+                        i += 2;
+                        break;
+                    }
                     st_ = st::value_cr;
                     ++i;
                     break;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "http_types.hh"
 
@@ -47,7 +48,7 @@ private:
         err_ = e;
         return at;
     }
-    [[nodiscard]] error begin_value(std::uint32_t name_end) noexcept;
+    [[nodiscard]] error begin_value(std::string_view name) noexcept;
     [[nodiscard]] error value_byte(char c, std::uint32_t off, connection_info& conn) noexcept;
     [[nodiscard]] error end_element(connection_info& conn) noexcept;
     [[nodiscard]] error end_field(header_field* out, std::uint16_t& count,
@@ -74,7 +75,8 @@ private:
     bool tok_ended_ = false;
     bool tok_bad_ = false;
     bool in_params_ = false;
-    char nbuf_[20]{};  // lower-cased name prefix: enough for every classified name
+    std::uint32_t nbuf_len_ = 0;
+    char nbuf_[20]{};  // lower-cased prefix of a name cut by a span end (longest known: 17)
     char tbuf_[16]{};  // lower-cased element prefix: enough for every known token
 };
 

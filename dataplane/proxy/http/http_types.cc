@@ -90,51 +90,50 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+namespace {
+// `lit` is lower case and as long as `n`.
+inline bool is_name(std::string_view n, const char* lit) noexcept {
+    for (std::size_t i = 0; i < n.size(); ++i) {
+        if (detail::lower(n[i]) != lit[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+}  // namespace
+
 header_id classify_header(std::string_view n) noexcept {
-    // Dispatch on length, then compare case-insensitively: a handful of compares at most.
+    // Length and first letter leave at most one candidate, then one compare: this runs for every
+    // field of every message.
+    if (n.empty()) {
+        return header_id::other;
+    }
+    const char f = detail::lower(n[0]);
+    auto one = [&](char first, const char* lit, header_id id) {
+        return f == first && is_name(n, lit) ? id : header_id::other;
+    };
     switch (n.size()) {
-        case 2:
-            return iequals(n, "te") ? header_id::te : header_id::other;
-        case 3:
-            return iequals(n, "via") ? header_id::via : header_id::other;
-        case 4:
-            return iequals(n, "host") ? header_id::host : header_id::other;
-        case 6:
-            return iequals(n, "expect") ? header_id::expect : header_id::other;
+        case 2: return one('t', "te", header_id::te);
+        case 3: return one('v', "via", header_id::via);
+        case 4: return one('h', "host", header_id::host);
+        case 6: return one('e', "expect", header_id::expect);
         case 7:
-            if (iequals(n, "upgrade")) {
-                return header_id::upgrade;
-            }
-            return iequals(n, "trailer") ? header_id::trailer : header_id::other;
-        case 9:
-            return iequals(n, "forwarded") ? header_id::forwarded : header_id::other;
+            return f == 'u' ? one('u', "upgrade", header_id::upgrade)
+                            : one('t', "trailer", header_id::trailer);
+        case 9: return one('f', "forwarded", header_id::forwarded);
         case 10:
-            if (iequals(n, "connection")) {
-                return header_id::connection;
-            }
-            if (iequals(n, "keep-alive")) {
-                return header_id::keep_alive;
-            }
-            return iequals(n, "tracestate") ? header_id::tracestate : header_id::other;
-        case 11:
-            return iequals(n, "traceparent") ? header_id::traceparent : header_id::other;
-        case 12:
-            return iequals(n, "x-request-id") ? header_id::x_request_id : header_id::other;
-        case 14:
-            return iequals(n, "content-length") ? header_id::content_length : header_id::other;
-        case 15:
-            return iequals(n, "x-forwarded-for") ? header_id::x_forwarded_for : header_id::other;
-        case 16:
-            return iequals(n, "proxy-connection") ? header_id::proxy_connection
-                                                  : header_id::other;
+            return f == 'c'   ? one('c', "connection", header_id::connection)
+                   : f == 'k' ? one('k', "keep-alive", header_id::keep_alive)
+                              : one('t', "tracestate", header_id::tracestate);
+        case 11: return one('t', "traceparent", header_id::traceparent);
+        case 12: return one('x', "x-request-id", header_id::x_request_id);
+        case 14: return one('c', "content-length", header_id::content_length);
+        case 15: return one('x', "x-forwarded-for", header_id::x_forwarded_for);
+        case 16: return one('p', "proxy-connection", header_id::proxy_connection);
         case 17:
-            if (iequals(n, "transfer-encoding")) {
-                return header_id::transfer_encoding;
-            }
-            return iequals(n, "x-forwarded-proto") ? header_id::x_forwarded_proto
-                                                   : header_id::other;
-        default:
-            return header_id::other;
+            return f == 't' ? one('t', "transfer-encoding", header_id::transfer_encoding)
+                            : one('x', "x-forwarded-proto", header_id::x_forwarded_proto);
+        default: return header_id::other;
     }
 }
 

@@ -2,6 +2,7 @@
 #include "request_parser.hh"
 
 #include <algorithm>
+#include <cstring>
 #include <string_view>
 
 #include "http_chars.hh"
@@ -46,7 +47,6 @@ void request_parser::reset() noexcept {
     rl_ = rl::lead;
     pos_ = 0;
     hdr_start_ = 0;
-    line_off_ = 0;
     tok_len_ = 0;
     vi_ = 0;
     colon_ = false;
@@ -99,7 +99,6 @@ std::uint32_t request_parser::feed_line(const char* p, std::uint32_t n) noexcept
                 if (c == '\n') {
                     return fail(error::bare_lf, i);
                 }
-                line_off_ = at;
                 head_.method_tok.off = at;
                 rl_ = rl::method;
                 break;
@@ -113,22 +112,34 @@ std::uint32_t request_parser::feed_line(const char* p, std::uint32_t n) noexcept
             case rl::method: {
                 std::uint32_t j = i;
                 while (j < n && is(p[j], c_tchar)) {
-                    if (tok_len_ < sizeof(tbuf_)) {
-                        tbuf_[tok_len_] = p[j];
-                    }
-                    ++tok_len_;
                     ++j;
                 }
+                // Decoded in place when whole in this span; a method cut by the span end is
+                // kept in tbuf_ (the longest known method fits).
+                const bool cut = j == n || tok_len_ != 0;
+                for (std::uint32_t k = i; cut && k < j; ++k) {
+                    if (tok_len_ < sizeof(tbuf_)) {
+                        tbuf_[tok_len_] = p[k];
+                    }
+                    ++tok_len_;
+                }
+                const std::uint32_t run = j - i;
                 i = j;
                 if (i == n) {
                     return n;
+                }
+                const char* mtok = p + i - run;
+                if (cut) {
+                    mtok = tbuf_;
+                } else {
+                    tok_len_ = run;
                 }
                 // RFC 9112 §3: method SP request-target SP HTTP-version; method = token.
                 if (p[i] != ' ' || tok_len_ == 0) {
                     return fail(error::bad_method, i);
                 }
                 head_.method_tok.len = tok_len_;
-                head_.m = tok_len_ <= sizeof(tbuf_) ? method_of({tbuf_, tok_len_}) : method::other;
+                head_.m = tok_len_ <= sizeof(tbuf_) ? method_of({mtok, tok_len_}) : method::other;
                 if (head_.m == method::connect && !lim_.allow_connect) {
                     return fail(error::connect_unsupported, i);
                 }
@@ -285,6 +296,14 @@ std::uint32_t request_parser::feed_line(const char* p, std::uint32_t n) noexcept
             case rl::version: {
                 // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
                 static constexpr char proto[] = "HTTP/";
+                // Fast path: "HTTP/1.x\r\n" whole in this span.
+                if (vi_ == 0 && n - i >= 10 && std::memcmp(p + i, "HTTP/1.", 7) == 0 &&
+                    is(p[i + 7], c_digit) && p[i + 8] == '\r' && p[i + 9] == '\n') {
+                    head_.version_minor = p[i + 7] == '0' ? 0 : 1;
+                    in_fields_ = true;
+                    hdr_start_ = at + 10;
+                    return i + 10;
+                }
                 if (vi_ < 5) {
                     if (c != proto[vi_]) {
                         return fail(error::bad_version, i);

@@ -55,7 +55,6 @@ private:
     rl pct_ret_ = rl::path;
     std::uint32_t pos_ = 0;        // message offset of the next byte
     std::uint32_t hdr_start_ = 0;  // message offset of the header section
-    std::uint32_t line_off_ = 0;   // message offset of the request line
     std::uint32_t tok_len_ = 0;    // bytes of the method or scheme so far
     std::uint8_t vi_ = 0;          // index into "HTTP/x.y"
     std::uint8_t major_ = 0;

@@ -140,10 +140,20 @@ void response_parser::finish() noexcept {
         head_.body = body_kind::none;  // RFC 9112 §6.3 item 1
         head_.content_length = fr.cl_value;
     } else if (fr.te_present) {
-        // RFC 9112 §6.3 item 4: chunked final → chunked; otherwise read until close.
-        head_.body = fr.te_last_chunked && !fr.te_chunked_not_last && head_.version_minor == 1
-                         ? body_kind::chunked
-                         : body_kind::until_close;
+        // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing; we
+        // refuse it rather than guess.
+        if (head_.version_minor == 0) {
+            fail(error::te_in_http10, 0);
+            return;
+        }
+        // RFC 9112 §7: chunked is applied at most once. Chunked followed by anything (itself
+        // included) leaves two readings of the framing; refuse it (502) rather than pick one.
+        if (fr.te_chunked_not_last) {
+            fail(error::chunked_not_final, 0);
+            return;
+        }
+        // RFC 9112 §6.3 item 4: chunked final → chunked; no chunked → read until close.
+        head_.body = fr.te_last_chunked ? body_kind::chunked : body_kind::until_close;
     } else if (fr.cl_count != 0) {
         head_.body = body_kind::length;
         head_.content_length = fr.cl_value;

@@ -108,6 +108,12 @@ std::vector<request_case> request_cases() {
         {.name = "pipelined_second_request_not_consumed",
          .raw = get + "\r\n" + "GET /two HTTP/1.1\r\n" + host + "\r\n", .target = "/",
          .path = "/", .host = "example.com", .msg_len = 37},
+        {.name = "framing_field_name_with_suffix",
+         .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encodingx: gzip\r\n\r\n", .m = method::post,
+         .target = "/", .path = "/", .host = "example.com", .headers = 2,
+         .reference = ref::rejects,
+         .why = "found by fuzz_http_request: the reference takes a field named "
+                "\"Transfer-Encodingx\" for Transfer-Encoding; for us it is an ordinary field"},
         {.name = "headers_at_limit", .raw = get + many_headers(99) + "\r\n", .target = "/",
          .path = "/", .host = "example.com", .headers = 100},
 
@@ -161,6 +167,9 @@ std::vector<request_case> request_cases() {
         {.name = "te_chunked_twice",
          .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
          .err = error::chunked_not_final},
+        {.name = "te_empty_list_element",
+         .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: , chunked\r\n\r\n0\r\n\r\n",
+         .err = error::bad_header_value},
         {.name = "te_in_http10",
          .raw = "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
          .err = error::te_in_http10,
@@ -212,6 +221,12 @@ std::vector<request_case> request_cases() {
          .err = error::bad_trailer,
          .reference = ref::accepts,
          .why = "the reference does not check trailer field names; we validate the trailer section like the head (RFC 9112 §7.1.2)"},
+        {.name = "chunk_trailer_framing_field",
+         .raw = "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\r\n\r\n0\r\nContent-Length: 5\r\n\r\n",
+         .err = error::bad_trailer,
+         .reference = ref::accepts,
+         .why = "RFC 9110 §6.5.1: framing and routing fields cannot act from a trailer; we refuse "
+                "them there rather than forward a trailer a later hop might merge"},
         {.name = "obs_fold", .raw = get + "X-A: one\r\n two\r\n\r\n", .err = error::obs_fold,
          .reference = ref::accepts,
          .why = "RFC 9112 §5.2: obs-fold MAY be refused with 400; we do, the reference unfolds it"},
@@ -394,6 +409,35 @@ std::vector<response_case> response_cases() {
         {.name = "bare_lf", .raw = "HTTP/1.1 200 OK\nContent-Length: 0\n\n", .err = error::bare_lf,
          .reference = ref::accepts,
          .why = "bare LF as a line end: refused, see the request case bare_lf_everywhere"},
+        {.name = "te_in_http10",
+         .raw = "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+         .err = error::te_in_http10,
+         .reference = ref::accepts,
+         .why = "RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; the reference "
+                "reads it as chunked"},
+        {.name = "te_not_chunked_reads_until_close",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nzzz",
+         .body = body_kind::until_close, .payload = "zzz", .keep_alive = false},
+        {.name = "te_chunked_then_other",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nzzz",
+         .err = error::chunked_not_final,
+         .reference = ref::accepts,
+         .why = "RFC 9112 §6.3 item 4 says read until close; we refuse a response whose sender "
+                "applied chunked and then more (RFC 9112 §7), as the two hops could disagree"},
+        {.name = "te_chunked_twice",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "0\r\n\r\n",
+         .err = error::chunked_not_final,
+         .reference = ref::accepts,
+         .why = "found by fuzz_http_response: chunked applied twice (RFC 9112 §7 forbids it); the "
+                "reference reads it as chunked once, we refuse the ambiguity"},
+        {.name = "te_empty_list_element",
+         .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: ,chunked\r\n\r\n0\r\n\r\n",
+         .err = error::bad_header_value,
+         .reference = ref::accepts,
+         .why = "found by fuzz_http_response: the reference does not see chunked after an empty "
+                "list element and reads until close, where RFC 9110 §5.6.1.2 means chunked; we "
+                "refuse empty elements in Transfer-Encoding so no two hops can disagree"},
         {.name = "bad_chunk", .raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n",
          .err = error::bad_chunk_size},
     };

@@ -341,3 +341,52 @@ TEST(http_headers, classifier_and_case_insensitive_compare) {
 
 }  // namespace
 }  // namespace sluice::test::http
+
+namespace sluice::test::http {
+namespace {
+
+TEST(http_response, continue_head_then_final_response) {
+    const std::string raw =
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nok";
+    h::response_parser p;
+    const auto k = p.feed_head(raw.data(), raw.size());
+    ASSERT_EQ(p.head_state(), h::response_parser::state::done);
+    EXPECT_EQ(p.head().status, 100);
+    EXPECT_EQ(p.head().body, h::body_kind::none);
+    p.reset();
+    const auto k2 = p.feed_head(raw.data() + k, raw.size() - k);
+    ASSERT_EQ(p.head_state(), h::response_parser::state::done);
+    EXPECT_EQ(p.head().status, 201);
+    EXPECT_EQ(p.head().body, h::body_kind::length);
+    EXPECT_EQ(raw.substr(k + k2), "ok");
+    EXPECT_EQ(h::view_of(raw.data() + k, p.head().reason), "Created");
+}
+
+TEST(http_body, until_close_takes_everything_and_never_ends) {
+    h::body_reader b;
+    b.start(h::body_kind::until_close, 0);
+    const auto s = b.feed("abc", 3);
+    EXPECT_EQ(s.consumed, 3U);
+    EXPECT_EQ(s.payload_len, 3U);
+    EXPECT_FALSE(s.done);
+    EXPECT_EQ(b.payload_total(), 3U);
+}
+
+TEST(http_body, nothing_is_consumed_after_the_end) {
+    h::body_reader b;
+    b.start(h::body_kind::none, 0);
+    const auto s = b.feed("GET", 3);
+    EXPECT_TRUE(s.done);
+    EXPECT_EQ(s.consumed, 0U);
+}
+
+TEST(http_body, chunk_size_bound_is_two_to_the_63) {
+    h::body_reader b;
+    b.start(h::body_kind::chunked, 0);
+    EXPECT_EQ(b.feed("7fffffffffffffff\r\n", 18).err, h::error::none);
+    b.start(h::body_kind::chunked, 0);
+    EXPECT_EQ(b.feed("8000000000000000\r\n", 18).err, h::error::bad_chunk_size);
+}
+
+}  // namespace
+}  // namespace sluice::test::http
