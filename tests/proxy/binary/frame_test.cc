@@ -322,3 +322,18 @@ TEST(binary_decoder, one_mib_payload_across_tcp_sized_pieces) {
 }
 
 }  // namespace
+
+namespace {
+TEST(binary_crc, concat_matches_zlib_combine_for_random_lengths) {
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 20000; ++i) {
+        const auto a = static_cast<std::uint32_t>(rng());
+        const auto b = static_cast<std::uint32_t>(rng());
+        // zlib takes a signed z_off_t (and loops forever on a negative one): stay below 2^62.
+        const std::uint64_t len = (rng() >> 2) >> (rng() % 62);
+        ASSERT_EQ(bp::crc32_concat(a, b, len),
+                  static_cast<std::uint32_t>(crc32_combine(a, b, static_cast<z_off_t>(len))))
+            << a << " " << b << " " << len;
+    }
+}
+}  // namespace
