@@ -65,8 +65,7 @@ bool parse_seconds(std::string_view s, std::uint64_t& out) noexcept {
 }
 
 auth_result check_api_key(const auth_policy& p, std::string_view key,
-                          const std::vector<sha256_digest>& digests,
-                          auth_counters& c) noexcept {
+                          const std::vector<sha256_digest>& digests, auth_counters& c) noexcept {
     (void)p;
     sha256_digest d;
     const std::string_view one[] = {key};

@@ -7,7 +7,6 @@
 #include <rte_mbuf.h>
 #include <rte_net_crc.h>
 #include <rte_vect.h>
-
 #include <wmmintrin.h>
 
 #include <algorithm>
@@ -67,7 +66,7 @@ constexpr std::array<std::uint32_t, 256> byte_table = [] {
 // word as L·x^32, which four zero-byte steps through the CRC table reduce mod P. measured in
 // bench/proxy/binary_bench.cc (bm_crc_concat): about 8x faster than the bit loop per call.
 __attribute__((target("pclmul,sse2"))) std::uint32_t multmodp_clmul(std::uint32_t a,
-                                                                   std::uint32_t b) noexcept {
+                                                                    std::uint32_t b) noexcept {
     const __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128(static_cast<int>(a)),
                                               _mm_cvtsi32_si128(static_cast<int>(b)), 0x00);
     const std::uint64_t p = static_cast<std::uint64_t>(_mm_cvtsi128_si64(prod)) << 1;
@@ -125,8 +124,7 @@ std::uint32_t crc32(const void* data, std::size_t len) noexcept {
     return rte_net_crc_calc(data, static_cast<std::uint32_t>(len), RTE_NET_CRC32_ETH);
 }
 
-std::uint32_t crc32_concat(std::uint32_t crc_a, std::uint32_t crc_b,
-                            std::uint64_t len_b) noexcept {
+std::uint32_t crc32_concat(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b) noexcept {
     // len_b == 0 gives crc_a ^ crc_b like zlib (crc_b of nothing is 0, so crc_a).
     return multmodp_fast(x2nmodp(len_b, 3), crc_a) ^ crc_b;
 }
