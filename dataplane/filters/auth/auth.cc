@@ -152,7 +152,7 @@ auth_result check(const auth_policy& p, const auth_request& req, std::uint64_t n
             ++c.missing;
             return auth_result::missing;
         }
-        return check_api_key(p, cred, p.key_digests_, c);
+        return check_api_key(cred, p.key_digests_, c);
     }
     const std::string_view ts = req.header(req.ctx, timestamp_header);
     if (cred.empty() || ts.empty()) {
