@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
     for (const auto& c : sluice::test::binary::frame_cases()) {
         // Byte 1: 0 = default max; the table's small maxima are multiples of 4 (100 = 4·25).
         const auto max_sel = static_cast<std::uint8_t>(
-            c.max_payload == sluice::dp::proxy::binary::default_max_payload ? 0 : c.max_payload / 4);
+            c.max_payload == sluice::dp::proxy::binary::default_max_payload ? 0
+                                                                            : c.max_payload / 4);
         for (std::uint8_t piece : {0, 2, 12, 255}) {
             std::ofstream f(std::string(argv[1]) + "/" + c.name + "_" + std::to_string(piece),
                             std::ios::binary);

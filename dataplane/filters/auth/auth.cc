@@ -64,10 +64,8 @@ bool parse_seconds(std::string_view s, std::uint64_t& out) noexcept {
     return true;
 }
 
-auth_result check_api_key(const auth_policy& p, std::string_view key,
-                          const std::vector<sha256_digest>& digests,
+auth_result check_api_key(std::string_view key, const std::vector<sha256_digest>& digests,
                           auth_counters& c) noexcept {
-    (void)p;
     sha256_digest d;
     const std::string_view one[] = {key};
     sha256(one, d);
@@ -153,7 +151,7 @@ auth_result check(const auth_policy& p, const auth_request& req, std::uint64_t n
             ++c.missing;
             return auth_result::missing;
         }
-        return check_api_key(p, cred, p.key_digests_, c);
+        return check_api_key(cred, p.key_digests_, c);
     }
     const std::string_view ts = req.header(req.ctx, timestamp_header);
     if (cred.empty() || ts.empty()) {

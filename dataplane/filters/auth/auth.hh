@@ -57,8 +57,9 @@ struct auth_counters {
 };
 
 // What check() needs from the request, without tying it to one HTTP codec: a plain function
-// pointer and its context (no std::function). `header` returns the value of the first header
-// with that (lower-case) name, or an empty view when absent.
+// pointer and its context (no std::function). `header` (required, non-null) returns the value
+// of the first header with that (lower-case) name, or an empty view when absent; the views must
+// stay valid for the duration of check().
 struct auth_request {
     std::string_view method;      // e.g. "GET"
     std::string_view path_query;  // request-target in origin-form: "/a/b?x=1"

@@ -61,8 +61,7 @@ hmac_sha256::~hmac_sha256() {
 hmac_sha256::hmac_sha256(hmac_sha256&&) noexcept = default;
 hmac_sha256& hmac_sha256::operator=(hmac_sha256&&) noexcept = default;
 
-void hmac_sha256::mac(std::span<const std::string_view> pieces,
-                      sha256_digest& out) const noexcept {
+void hmac_sha256::mac(std::span<const std::string_view> pieces, sha256_digest& out) const noexcept {
     SHA256_CTX c = s_->inner;
     for (auto p : pieces) {
         SHA256_Update(&c, p.data(), p.size());

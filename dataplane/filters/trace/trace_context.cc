@@ -66,9 +66,7 @@ constexpr std::uint64_t splitmix64(std::uint64_t& x) noexcept {
     return z ^ (z >> 31);
 }
 
-constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept {
-    return (x << k) | (x >> (64 - k));
-}
+constexpr std::uint64_t rotl(std::uint64_t x, int k) noexcept { return (x << k) | (x >> (64 - k)); }
 
 // §3.3.1.3.1 key: simple-key = lcalpha 0*255(lcalpha / DIGIT / "_" / "-"/ "*" / "/"),
 // multi-tenant-key = tenant-id "@" system-id (tenant-id may start with a digit). Checked
@@ -83,8 +81,8 @@ bool key_ok(std::string_view k) noexcept {
     }
     int at = 0;
     for (char c : k) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                        c == '-' || c == '*' || c == '/';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+                        c == '*' || c == '/';
         if (c == '@') {
             ++at;
         } else if (!ok) {
@@ -140,13 +138,20 @@ std::uint64_t fast_rng::next() noexcept {
 
 std::string_view to_string(traceparent_status s) noexcept {
     switch (s) {
-        case traceparent_status::ok: return "ok";
-        case traceparent_status::bad_length: return "bad_length";
-        case traceparent_status::bad_separator: return "bad_separator";
-        case traceparent_status::bad_hex: return "bad_hex";
-        case traceparent_status::bad_version: return "bad_version";
-        case traceparent_status::zero_trace_id: return "zero_trace_id";
-        case traceparent_status::zero_parent_id: return "zero_parent_id";
+        case traceparent_status::ok:
+            return "ok";
+        case traceparent_status::bad_length:
+            return "bad_length";
+        case traceparent_status::bad_separator:
+            return "bad_separator";
+        case traceparent_status::bad_hex:
+            return "bad_hex";
+        case traceparent_status::bad_version:
+            return "bad_version";
+        case traceparent_status::zero_trace_id:
+            return "zero_trace_id";
+        case traceparent_status::zero_parent_id:
+            return "zero_parent_id";
     }
     return "unknown";
 }

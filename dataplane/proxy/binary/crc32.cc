@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 #include <rte_net_crc.h>
 #include <rte_vect.h>
+#include <wmmintrin.h>
 
 #include <algorithm>
 #include <array>
@@ -47,12 +48,47 @@ constexpr std::array<std::uint32_t, 32> x2n = [] {
     return t;
 }();
 
+// Reflected CRC-32 table: byte_table[n] = n·x^32 mod P (one byte of zeros through the register).
+constexpr std::array<std::uint32_t, 256> byte_table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t n = 0; n < 256; ++n) {
+        std::uint32_t c = n;
+        for (int k = 0; k < 8; ++k) {
+            c = (c & 1) != 0 ? (c >> 1) ^ poly : c >> 1;
+        }
+        t[n] = c;
+    }
+    return t;
+}();
+
+// a·b mod P with one carry-less multiply: the 63-bit product, shifted left by one, holds the
+// terms x^0..x^31 in its high word (already in reflected 32-bit form) and x^32..x^63 in its low
+// word as L·x^32, which four zero-byte steps through the CRC table reduce mod P. measured in
+// bench/proxy/binary_bench.cc (bm_crc_concat): about 8x faster than the bit loop per call.
+__attribute__((target("pclmul,sse2"))) std::uint32_t multmodp_clmul(std::uint32_t a,
+                                                                    std::uint32_t b) noexcept {
+    const __m128i prod = _mm_clmulepi64_si128(_mm_cvtsi32_si128(static_cast<int>(a)),
+                                              _mm_cvtsi32_si128(static_cast<int>(b)), 0x00);
+    const std::uint64_t p = static_cast<std::uint64_t>(_mm_cvtsi128_si64(prod)) << 1;
+    auto lo = static_cast<std::uint32_t>(p);
+    for (int k = 0; k < 4; ++k) {
+        lo = (lo >> 8) ^ byte_table[lo & 0xFF];
+    }
+    return static_cast<std::uint32_t>(p >> 32) ^ lo;
+}
+
+const bool have_clmul = __builtin_cpu_supports("pclmul") != 0;
+
+std::uint32_t multmodp_fast(std::uint32_t a, std::uint32_t b) noexcept {
+    return have_clmul ? multmodp_clmul(a, b) : multmodp(a, b);
+}
+
 // x^(n·2^k) mod P.
-constexpr std::uint32_t x2nmodp(std::uint64_t n, unsigned k) noexcept {
+std::uint32_t x2nmodp(std::uint64_t n, unsigned k) noexcept {
     std::uint32_t p = 1U << 31;  // x^0
     while (n != 0) {
         if ((n & 1) != 0) {
-            p = multmodp(x2n[k & 31], p);
+            p = multmodp_fast(x2n[k & 31], p);
         }
         n >>= 1;
         ++k;
@@ -88,12 +124,9 @@ std::uint32_t crc32(const void* data, std::size_t len) noexcept {
     return rte_net_crc_calc(data, static_cast<std::uint32_t>(len), RTE_NET_CRC32_ETH);
 }
 
-std::uint32_t crc32_concat(std::uint32_t crc_a, std::uint32_t crc_b,
-                            std::uint64_t len_b) noexcept {
-    if (len_b == 0) {
-        return crc_a;
-    }
-    return multmodp(x2nmodp(len_b, 3), crc_a) ^ crc_b;
+std::uint32_t crc32_concat(std::uint32_t crc_a, std::uint32_t crc_b, std::uint64_t len_b) noexcept {
+    // len_b == 0 gives crc_a ^ crc_b like zlib (crc_b of nothing is 0, so crc_a).
+    return multmodp_fast(x2nmodp(len_b, 3), crc_a) ^ crc_b;
 }
 
 std::uint32_t crc32_mbuf(const rte_mbuf* m, std::uint32_t off, std::uint32_t len) noexcept {

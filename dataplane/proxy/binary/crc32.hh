@@ -40,7 +40,7 @@ crc_impl crc_init() noexcept;
 
 // CRC of A‖B from crc(A), crc(B) and len(B) (zlib's crc32_combine).
 [[nodiscard]] std::uint32_t crc32_concat(std::uint32_t crc_a, std::uint32_t crc_b,
-                                          std::uint64_t len_b) noexcept;
+                                         std::uint64_t len_b) noexcept;
 
 // CRC of `len` bytes starting `off` bytes into the chain `m`, segment by segment (combined).
 // Precondition: the chain holds at least off + len bytes. Does not touch the mbufs' refcounts.

@@ -9,14 +9,22 @@ namespace sluice::dp::proxy::binary {
 
 std::string_view to_string(frame_error e) noexcept {
     switch (e) {
-        case frame_error::none: return "none";
-        case frame_error::bad_magic: return "bad_magic";
-        case frame_error::unsupported_version: return "unsupported_version";
-        case frame_error::length_over_max: return "length_over_max";
-        case frame_error::crc_mismatch: return "crc_mismatch";
-        case frame_error::no_route: return "no_route";
-        case frame_error::upstream_unavailable: return "upstream_unavailable";
-        case frame_error::internal: return "internal";
+        case frame_error::none:
+            return "none";
+        case frame_error::bad_magic:
+            return "bad_magic";
+        case frame_error::unsupported_version:
+            return "unsupported_version";
+        case frame_error::length_over_max:
+            return "length_over_max";
+        case frame_error::crc_mismatch:
+            return "crc_mismatch";
+        case frame_error::no_route:
+            return "no_route";
+        case frame_error::upstream_unavailable:
+            return "upstream_unavailable";
+        case frame_error::internal:
+            return "internal";
     }
     return "unknown";
 }
@@ -39,8 +47,7 @@ std::size_t encode_frame(std::uint8_t command, std::span<const std::uint8_t> pay
     if (out.size() < total || payload.size() > UINT32_MAX) {
         return 0;
     }
-    encode_header(command, static_cast<std::uint32_t>(payload.size()),
-                  out.first<header_size>());
+    encode_header(command, static_cast<std::uint32_t>(payload.size()), out.first<header_size>());
     if (!payload.empty()) {
         std::memcpy(out.data() + header_size, payload.data(), payload.size());
     }
@@ -69,7 +76,8 @@ std::size_t encode_error_frame(frame_error code, std::string_view reason,
     if (n > 0) {
         std::memcpy(p + 1, reason.data(), n);
     }
-    encode_trailer(crc32(p, payload_len), out.subspan(header_size + payload_len).first<trailer_size>());
+    encode_trailer(crc32(p, payload_len),
+                   out.subspan(header_size + payload_len).first<trailer_size>());
     return total;
 }
 

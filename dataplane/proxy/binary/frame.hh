@@ -27,8 +27,8 @@ namespace sluice::dp::proxy::binary {
 
 inline constexpr std::uint32_t frame_magic = 0xABCDEF01U;
 inline constexpr std::uint8_t protocol_version = 1;
-inline constexpr std::size_t header_size = 10;   // magic + version + command + length
-inline constexpr std::size_t trailer_size = 4;   // CRC
+inline constexpr std::size_t header_size = 10;  // magic + version + command + length
+inline constexpr std::size_t trailer_size = 4;  // CRC
 inline constexpr std::size_t frame_overhead = header_size + trailer_size;
 // Default cap on a payload: one frame is buffered whole before it is forwarded (its CRC comes
 // last), so this bounds per-connection buffering (issue 6: 1 MiB).
@@ -42,13 +42,13 @@ inline constexpr std::size_t max_error_frame = frame_overhead + 1 + max_error_re
 // and are part of the protocol (docs/binary-protocol.md); 1-4 come from the decoder.
 enum class frame_error : std::uint8_t {
     none = 0,
-    bad_magic = 1,            // first 4 bytes of a frame are not AB CD EF 01
-    unsupported_version = 2,  // version byte is not 1
-    length_over_max = 3,      // length field above the listener's max payload
-    crc_mismatch = 4,         // trailer differs from the payload's CRC
-    no_route = 5,             // no route matches the command
-    upstream_unavailable = 6, // the cluster had no healthy endpoint / connect failed
-    internal = 7,             // out of resources in the gateway
+    bad_magic = 1,             // first 4 bytes of a frame are not AB CD EF 01
+    unsupported_version = 2,   // version byte is not 1
+    length_over_max = 3,       // length field above the listener's max payload
+    crc_mismatch = 4,          // trailer differs from the payload's CRC
+    no_route = 5,              // no route matches the command
+    upstream_unavailable = 6,  // the cluster had no healthy endpoint / connect failed
+    internal = 7,              // out of resources in the gateway
 };
 
 [[nodiscard]] std::string_view to_string(frame_error e) noexcept;

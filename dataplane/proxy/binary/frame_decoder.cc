@@ -26,11 +26,20 @@ void frame_decoder::reset() noexcept {
 bool frame_decoder::fail(frame_error e, std::span<frame_info> out, feed_result& res) noexcept {
     cur_.error = e;
     switch (e) {
-        case frame_error::bad_magic: ++counters_->bad_magic; break;
-        case frame_error::unsupported_version: ++counters_->unsupported_version; break;
-        case frame_error::length_over_max: ++counters_->length_over_max; break;
-        case frame_error::crc_mismatch: ++counters_->crc_mismatch; break;
-        default: break;
+        case frame_error::bad_magic:
+            ++counters_->bad_magic;
+            break;
+        case frame_error::unsupported_version:
+            ++counters_->unsupported_version;
+            break;
+        case frame_error::length_over_max:
+            ++counters_->length_over_max;
+            break;
+        case frame_error::crc_mismatch:
+            ++counters_->crc_mismatch;
+            break;
+        default:
+            break;
     }
     out[res.frames++] = cur_;
     state_ = state::failed;
@@ -99,8 +108,8 @@ bool frame_decoder::piece(const std::uint8_t* p, std::uint32_t n, std::span<fram
                 break;
             }
             case state::trailer: {
-                const auto take =
-                    std::min<std::uint32_t>(static_cast<std::uint32_t>(trailer_size) - have_, n - i);
+                const auto take = std::min<std::uint32_t>(
+                    static_cast<std::uint32_t>(trailer_size) - have_, n - i);
                 std::memcpy(buf_ + have_, p + i, take);
                 have_ += static_cast<std::uint8_t>(take);
                 advance(take);

@@ -102,7 +102,7 @@ private:
     frame_counters* counters_;
     std::uint32_t max_payload_;
     state state_ = state::header;
-    std::uint8_t have_ = 0;      // header or trailer bytes gathered in buf_
+    std::uint8_t have_ = 0;  // header or trailer bytes gathered in buf_
     std::uint8_t buf_[header_size]{};
     std::uint32_t remaining_ = 0;  // payload bytes still to come
     std::uint32_t crc_ = 0;        // CRC of the payload bytes so far

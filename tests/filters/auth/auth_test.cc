@@ -1,12 +1,12 @@
 // Unit tests for the auth filter's building blocks (filters/auth): HMAC-SHA256 against the
 // RFC 4231 vectors, settings validation, api_key accept/deny/missing, and hmac signatures
 // with the skew window's edges. The clock is injected (now_s).
+#include "filters/auth/auth.hh"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
-
-#include "filters/auth/auth.hh"
 
 namespace {
 
@@ -43,7 +43,8 @@ TEST(hmac_sha256, rfc4231_test_vectors) {
          "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
         {"tc4", k4, std::string(50, '\xcd'),
          "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
-        {"tc5", std::string(20, '\x0c'), "Test With Truncation", "a3b6167473100ee06e0c796c2955552b"},
+        {"tc5", std::string(20, '\x0c'), "Test With Truncation",
+         "a3b6167473100ee06e0c796c2955552b"},
         {"tc6", std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First",
          "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
         {"tc7", std::string(131, '\xaa'),

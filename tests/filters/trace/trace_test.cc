@@ -23,7 +23,8 @@ TEST(traceparent, case_table) {
 
 TEST(traceparent, spec_example_fields) {
     f::traceparent tp;
-    ASSERT_EQ(f::parse_traceparent(sluice::test::trace::spec_example, tp), f::traceparent_status::ok);
+    ASSERT_EQ(f::parse_traceparent(sluice::test::trace::spec_example, tp),
+              f::traceparent_status::ok);
     EXPECT_EQ(tp.version, 0);
     EXPECT_EQ(tp.trace_id[0], 0x4b);
     EXPECT_EQ(tp.trace_id[15], 0x36);
@@ -68,7 +69,8 @@ TEST(traceparent, generated_ids_are_never_zero_and_do_not_repeat) {
 TEST(traceparent, propagate_keeps_trace_id_and_flags_with_a_new_parent) {
     f::fast_rng rng(42);
     f::traceparent in;
-    ASSERT_EQ(f::parse_traceparent(sluice::test::trace::spec_example, in), f::traceparent_status::ok);
+    ASSERT_EQ(f::parse_traceparent(sluice::test::trace::spec_example, in),
+              f::traceparent_status::ok);
     f::traceparent out;
     EXPECT_EQ(f::propagate(sluice::test::trace::spec_example, rng, out), f::traceparent_status::ok);
     EXPECT_EQ(out.trace_id, in.trace_id);
@@ -104,8 +106,8 @@ TEST(tracestate, valid_values_are_forwarded_whole) {
 }
 
 TEST(tracestate, invalid_values_are_dropped) {
-    for (const char* v : {"novalue", "=v", "Upper=v", "k=", "k=a=b", "_k=v", "k@=v",
-                          "a@b@c=v", "k=\x01"}) {
+    for (const char* v :
+         {"novalue", "=v", "Upper=v", "k=", "k=a=b", "_k=v", "k@=v", "a@b@c=v", "k=\x01"}) {
         EXPECT_EQ(f::tracestate_to_forward(v), "") << v;
     }
     std::string many;

@@ -32,7 +32,8 @@ void feed_piece(bp::frame_decoder& d, std::span<const std::uint8_t> piece, outco
     while (!piece.empty() && !d.failed()) {
         const auto r = d.feed(piece, out);
         for (std::uint32_t i = 0; i < r.frames; ++i) {
-            (out[i].error == bp::frame_error::none ? o.frames.push_back(out[i]) : (void)(o.error = out[i]));
+            (out[i].error == bp::frame_error::none ? o.frames.push_back(out[i])
+                                                   : (void)(o.error = out[i]));
         }
         o.consumed += r.consumed;
         piece = piece.subspan(r.consumed);
@@ -99,8 +100,7 @@ TEST(binary_crc, combine_equals_crc_of_concatenation) {
     for (std::size_t split : {0, 1, 2, 15, 16, 17, 255, 1460, 2999, 3000}) {
         const auto a = bp::crc32(b.data(), split);
         const auto c = bp::crc32(b.data() + split, b.size() - split);
-        EXPECT_EQ(bp::crc32_concat(a, c, b.size() - split), crc32(0, b.data(), b.size()))
-            << split;
+        EXPECT_EQ(bp::crc32_concat(a, c, b.size() - split), crc32(0, b.data(), b.size())) << split;
     }
 }
 
@@ -167,8 +167,9 @@ TEST(binary_encode, long_error_reason_is_cut_at_a_utf8_boundary) {
     std::uint8_t out[bp::max_error_frame];
     const auto n = bp::encode_error_frame(bp::frame_error::internal, reason, out);
     EXPECT_EQ(n, bp::frame_overhead + 1 + 255);
-    EXPECT_EQ(bp::encode_error_frame(bp::frame_error::internal, "x", std::span<std::uint8_t>(out, 15)),
-              0U);
+    EXPECT_EQ(
+        bp::encode_error_frame(bp::frame_error::internal, "x", std::span<std::uint8_t>(out, 15)),
+        0U);
 }
 
 TEST(binary_decoder, case_table_whole_and_split_at_every_byte) {
@@ -270,9 +271,9 @@ TEST(binary_decoder, failed_decoder_consumes_nothing_more) {
 }
 
 TEST(binary_decoder, stops_when_output_is_full_and_resumes) {
-    const auto stream = sluice::test::binary::cat(
-        {sluice::test::binary::frame(1, {}), sluice::test::binary::frame(2, {0x33}),
-         sluice::test::binary::frame(3, {})});
+    const auto stream = sluice::test::binary::cat({sluice::test::binary::frame(1, {}),
+                                                   sluice::test::binary::frame(2, {0x33}),
+                                                   sluice::test::binary::frame(3, {})});
     bp::frame_counters k;
     bp::frame_decoder d(k);
     bp::frame_info out[1];
@@ -321,4 +322,19 @@ TEST(binary_decoder, one_mib_payload_across_tcp_sized_pieces) {
     EXPECT_EQ(o.frames[0].crc_computed, crc32(0, payload.data(), payload.size()));
 }
 
+}  // namespace
+
+namespace {
+TEST(binary_crc, concat_matches_zlib_combine_for_random_lengths) {
+    std::mt19937_64 rng(11);
+    for (int i = 0; i < 20000; ++i) {
+        const auto a = static_cast<std::uint32_t>(rng());
+        const auto b = static_cast<std::uint32_t>(rng());
+        // zlib takes a signed z_off_t (and loops forever on a negative one): stay below 2^62.
+        const std::uint64_t len = (rng() >> 2) >> (rng() % 62);
+        ASSERT_EQ(bp::crc32_concat(a, b, len),
+                  static_cast<std::uint32_t>(crc32_combine(a, b, static_cast<z_off_t>(len))))
+            << a << " " << b << " " << len;
+    }
+}
 }  // namespace
