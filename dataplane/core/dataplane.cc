@@ -296,6 +296,7 @@ status dataplane::start_gateway() {
     gw_hub_ = std::make_unique<proxy::config_hub>(shm_->config(),
                                                   static_cast<unsigned>(workers_.size()),
                                                   *gw_services_);
+    gw_hub_->publish_health(shm_->endpoint_table());  // sluicectl cluster health
     proxy::gateway_params gp;
     // Half the TCP table for clients, half for upstream connections.
     const std::uint32_t tcbs = net::tcp::tcp_params{}.max_connections;

@@ -92,6 +92,11 @@ public:
     // Claims the stats slot of `lcore` and returns the worker's link (owned here).
     [[nodiscard]] result<lcore_link*> register_worker(unsigned lcore);
     [[nodiscard]] const cp::shm::config_reader& config() const noexcept { return cfg_; }
+    // The stats segment's endpoint-health table. Give it to exactly one thread (the gateway's
+    // config builder: config_hub::publish_health); valid while this shm_link lives.
+    [[nodiscard]] cp::shm::endpoint_table_writer endpoint_table() noexcept {
+        return st_.endpoint_table();
+    }
     // Releases every slot (clean shutdown), so the control plane stops waiting for them.
     void deregister_all() noexcept;
 

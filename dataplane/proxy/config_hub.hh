@@ -19,6 +19,10 @@
 //
 // A snapshot that fails to compile (e.g. a regex RE2 rejects) is logged and counted; the last
 // good config stays in force.
+//
+// Endpoint health: when given the stats segment's endpoint-health table (publish_health), the
+// builder thread, its only writer, copies every cluster breaker's per-endpoint outlier state of
+// the current config into it about every 100 ms, for `sluicectl cluster health`.
 #pragma once
 
 #include <atomic>
@@ -30,6 +34,7 @@
 #include <vector>
 
 #include "ctrlplane/shm/config_reader.hh"
+#include "ctrlplane/shm/endpoint_table.hh"
 #include "gateway_config.hh"
 
 namespace sluice::dp::proxy {
@@ -55,6 +60,9 @@ public:
     void ack(unsigned worker, std::uint64_t gen) noexcept {
         acked_[worker].v.store(gen, std::memory_order_release);
     }
+    // Before start(), main thread: where to publish endpoint health (see above). Without it
+    // nothing is published.
+    void publish_health(cp::shm::endpoint_table_writer w) noexcept { health_ = w; }
     [[nodiscard]] std::uint64_t builds() const noexcept { return builds_.load(); }
     [[nodiscard]] std::uint64_t build_failures() const noexcept { return failures_.load(); }
 
@@ -62,6 +70,7 @@ private:
     void run();
     bool build_once();  // true if it published something new
     void reclaim(bool all);
+    void publish_health_now();  // builder thread
 
     cp::shm::config_cursor cursor_;
     unsigned workers_;
@@ -78,6 +87,7 @@ private:
     std::unique_ptr<ack_slot[]> acked_;
     std::atomic<std::uint64_t> builds_{0};
     std::atomic<std::uint64_t> failures_{0};
+    cp::shm::endpoint_table_writer health_;  // builder thread only, once started
 };
 
 }  // namespace sluice::dp::proxy

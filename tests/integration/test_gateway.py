@@ -338,16 +338,30 @@ def test_slow_backend_gets_504_and_unreachable_gets_503(env):
 
 
 def test_breaker_ejects_a_dead_backend_and_half_open_probes_close_it(env):
+    def flaky_health():
+        h = env.cp.ctl("cluster", "health", "flaky")
+        assert len(h["endpoints"]) == 1, h
+        return h["endpoints"][0]
+
     assert env.curl(url("/flaky"))[0] == 200
+    assert wait_for(lambda: flaky_health()["state"] == "closed", 5, "flaky shown closed")
     env.stop_backend("flaky")
     codes = [env.curl(url("/flaky"))[0] for _ in range(6)]
     assert all(c == 503 for c in codes), codes
     # Ejected now: answered without trying the backend.
     assert env.curl(url("/flaky"))[0] == 503
+    # ... and sluicectl shows it (the builder publishes every ~100 ms). A failed half-open
+    # probe re-opens it at once, so "open" is what an observer sees while the backend is down.
+    ep = wait_for(lambda: (e := flaky_health())["state"] == "open" and e, 5, "flaky shown open")
+    assert ep["endpoint"] == f"{BE}:9003" and ep["times_ejected"] >= 1, ep
+    assert 0.0 <= ep["ejection_remaining_s"] <= 10.0, ep
     env.start_http_backend("flaky", 9003)
     # After the 1 s ejection the half-open probes succeed and close the breaker.
     wait_for(lambda: env.curl(url("/flaky"))[0] == 200, 10, "the breaker to close again")
     assert all(env.curl(url("/flaky"))[0] == 200 for _ in range(3))
+    ep = wait_for(lambda: (e := flaky_health())["state"] == "closed" and e, 5,
+                  "flaky shown closed again")
+    assert ep["times_ejected"] >= 1 and ep["ejection_remaining_s"] is None, ep
 
 
 def test_active_health_checks_keep_traffic_off_a_dead_endpoint(env):
