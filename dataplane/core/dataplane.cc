@@ -13,6 +13,7 @@
 #include <set>
 
 #include "../apps/tcp_apps.hh"
+#include "../proxy/binary/crc32.hh"
 #include "log.hh"
 #include "shm_link.hh"
 
@@ -275,6 +276,10 @@ status dataplane::start_gateway() {
     if (shm_ == nullptr || !cfg_.gateway) {
         return ok_status();
     }
+    const auto crc = proxy::binary::crc_init();  // rte_net_crc's SIMD choice, after EAL init
+    log::info("gateway: binary-protocol CRC-32 via rte_net_crc ({})",
+              crc == proxy::binary::crc_impl::avx512 ? "avx512"
+              : crc == proxy::binary::crc_impl::sse42 ? "sse4.2" : "scalar");
     gw_services_ = std::make_unique<proxy::gateway_services>();
     for (auto& w : workers_) {
         auto& ps = gw_services_->worker_ports.emplace_back();

@@ -441,7 +441,6 @@ upstream_conn* gateway::acquire_upstream(gateway_config& cfg, std::uint32_t cl,
 void gateway::release_upstream(upstream_conn& u, bool reusable) noexcept {
     u.owner = nullptr;
     u.in.clear();
-    u.rp.reset();
     u.head_done = false;
     u.fed = 0;
     if (!reusable || u.c == nullptr || u.peer_fin ||
@@ -481,7 +480,6 @@ void gateway::abort_upstream(upstream_conn& u) noexcept {
         u.c = nullptr;
     }
     u.in.clear();
-    u.rp.reset();
     u.owner = nullptr;
     if (u.ep != nullptr) {
         --u.ep->open;

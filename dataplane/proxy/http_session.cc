@@ -54,6 +54,10 @@ std::string_view reason_phrase(std::uint16_t status) noexcept {
 
 namespace {
 
+// Response bodies up to this size that arrived with their head are copied into the head's
+// segment (measured in bench/gateway: a separate 16-byte segment cost a packet and an ACK).
+constexpr std::uint64_t inline_body_max = 1024;
+
 void process(http_session& s) noexcept;
 void finish_exchange(http_session& s, bool upstream_reusable) noexcept;
 void proceed_upstream(http_session& s) noexcept;
@@ -403,7 +407,9 @@ void send_request_head(http_session& s) noexcept {
         return;
     }
     r.head_sent = true;
-    u.rp.emplace(s.lim);
+    if (!u.rp) {
+        u.rp.emplace();  // once per pooled connection (construction clears 128 header slots)
+    }
     u.rp->reset(s.parser->head().m == http::method::head);
     u.fed = 0;
     u.head_done = false;
@@ -648,12 +654,25 @@ void response_head_done(http_session& s, upstream_conn& u) noexcept {
     run_response_filters(r);
     head_writer w(gw.scratch_.get(), gateway::scratch_size);
     write_client_head(w, s, r, u);
+    // A small body that is already here goes out in the same segment as the head: one packet
+    // (and one client ACK) less per response. Larger bodies are forwarded zero-copy below.
+    const bool inline_body = h.body == http::body_kind::length &&
+                             h.content_length <= inline_body_max &&
+                             u.in.size() - u.fed >= h.content_length;
+    if (inline_body) {
+        w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
+    }
     if (w.overflow() || !send_client(s, w.data(), w.size())) {
         fail_exchange(s, 502, false);
         return;
     }
     r.bytes_out_ += w.size();
     count_status(gw, h.status);
+    if (inline_body) {
+        u.in.consume(u.fed + static_cast<std::uint32_t>(h.content_length));
+        finish_exchange(s, h.keep_alive && !u.peer_fin && u.in.empty());
+        return;
+    }
     u.in.consume(u.fed);
     u.body.start(h.body, h.content_length);
     if (h.body == http::body_kind::none) {

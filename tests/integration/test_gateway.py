@@ -198,9 +198,18 @@ class Env:
 
     def stop_backend(self, name):
         p = self.procs.pop(name, None)
-        if p is not None and p.poll() is None:
-            p.kill()
-            p.wait(timeout=10)
+        if p is None or p.poll() is not None:
+            return
+        if name == "nginx":
+            # SIGTERM: the master stops its workers (SIGKILL would orphan them).
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+                return
+            except subprocess.TimeoutExpired:
+                pass
+        p.kill()
+        p.wait(timeout=10)
 
     def backend_stats(self, port):
         r = self.bed.backend("curl", "-s", "-m", "2", f"http://{BE}:{port}/stats")
