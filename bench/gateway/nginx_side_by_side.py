@@ -330,7 +330,9 @@ class Bench:
             u0, k0 = cpu_ticks(f"/proc/{dp.proc.pid}/task/{tid}/stat")
             t0 = time.monotonic_ns()
             perf = self.start_count([dp.proc.pid])
+            caps = self.start_capture()
             w = self.wrk(self.args.duration)
+            self.stop_capture(caps, "sluice")
             t1 = time.monotonic_ns()
             r1, q1 = sched_ns(dp.proc.pid, tid)
             u1, k1 = cpu_ticks(f"/proc/{dp.proc.pid}/task/{tid}/stat")
@@ -348,6 +350,10 @@ class Bench:
                              for k in worker)
             rx = sum(lc1[k]["rx_packets"] - lc0[k]["rx_packets"] for k in worker)
             n = max(1, w["requests"])
+            for port in (0, 1):  # 0: the clients' link, 1: the backend's
+                a, b = s0["ports"][port]["totals"], s1["ports"][port]["totals"]
+                for k in ("rx_packets", "tx_packets"):
+                    w[f"port{port}_{k}_per_req"] = (b.get(k, 0) - a.get(k, 0)) / n
             w.update(busy_cycles=busy, idle_cycles=idle,
                      busy_per_req=busy / n, total_per_req=(busy + idle) / n,
                      proc_per_req=(c1 - c0) / clk_tck() * self.tsc_hz / n,
@@ -384,7 +390,9 @@ class Bench:
                 r0, q0 = sched_ns(pids[-1], pids[-1])
                 t0 = time.monotonic_ns()
                 perf = self.start_count(pids)
+                caps = self.start_capture()
                 w = self.wrk(self.args.duration)
+                self.stop_capture(caps, "nginx")
                 t1 = time.monotonic_ns()
                 r1, q1 = sched_ns(pids[-1], pids[-1])
                 u1, k1 = cpu_ticks(f"/proc/{pids[-1]}/stat")
@@ -404,6 +412,30 @@ class Bench:
         finally:
             for i in (0, 1):
                 sh("ip", "-n", ns, "addr", "flush", "dev", self.bed.dp_if(i), check=False)
+
+    # --- optional packet sample on both links (tcpdump in the peer namespaces) ---------------
+
+    def start_capture(self):
+        if not self.args.capture:
+            return []
+        out = []
+        for ns, iface in ((self.bed.peer_ns, self.bed.peer_if(0)),
+                          (self.bed.backend_ns, self.bed.peer_if(1))):
+            p = subprocess.Popen(["ip", "netns", "exec", ns, "timeout", str(self.args.duration),
+                                  "tcpdump", "-nn", "-tt", "-i", iface, "-c", "40", "tcp"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            self.procs.append(p)
+            out.append(p)
+        return out
+
+    def stop_capture(self, caps, name):
+        if not caps:
+            return
+        with open(f"{self.args.capture}.{name}", "a") as f:
+            for link, p in zip(("client link", "backend link"), caps):
+                text, _ = p.communicate(timeout=self.args.duration + 30)
+                self.procs.remove(p)
+                f.write(f"--- {name}, {link}\n{text}")
 
     # --- optional syscall counts (perf stat on tracepoints: no hardware counters needed) ----
 
@@ -481,6 +513,9 @@ def main():
     ap.add_argument("--nice", type=int, default=-20, choices=range(-20, 20),
                     help="nice value of every process of the benchmark (default -20: on a "
                          "shared machine other work must not preempt the proxy under test)")
+    ap.add_argument("--capture", default=None, metavar="PREFIX",
+                    help="tcpdump the first 40 TCP packets of each measured run on both links "
+                         "into PREFIX.sluice / PREFIX.nginx (diagnosis: who sends what)")
     ap.add_argument("--syscalls", action="store_true",
                     help="count each proxy's system calls and context switches during its "
                          "runs (perf stat on tracepoints; adds a little overhead: a diagnosis "
@@ -505,6 +540,10 @@ def main():
                 w["round"] = rnd + 1
                 res[name].append(w)
                 extra = (f"busy {w['busy_per_req']:,.0f} / total {w['total_per_req']:,.0f} cyc/req, "
+                         f"packets/req client rx {w['port0_rx_packets_per_req']:.2f} tx "
+                         f"{w['port0_tx_packets_per_req']:.2f}, backend rx "
+                         f"{w['port1_rx_packets_per_req']:.2f} tx "
+                         f"{w['port1_tx_packets_per_req']:.2f}, "
                          f"{w['pkts_per_busy_iter']:.1f} pkts/busy iter, worker on CPU "
                          f"{w['worker_oncpu_pct']:.0f} %, "
                          if name == "sluice" else "")
