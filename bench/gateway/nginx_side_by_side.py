@@ -16,6 +16,9 @@ The backend is one nginx worker answering `return 200` with a fixed 17-byte body
           with proxy_http_version 1.1 and `Connection ""`: the same place in the topology.
 Load: wrk -t1 -cC -dD --latency with percentiles.lua, pinned to CPU 0 (taskset), after a 2 s
 warm-up run (ARP, upstream connections). The backend and the control plane also sit on CPU 0.
+Scheduling: everything runs in a session (scheduler autogroup) of its own at --nice (default
+-20), and each proxy in a second one, so that other work on a shared machine does not preempt
+the proxy under test; "worker on CPU" in the output says how far that held.
 
 CPU per request:
   sluice  busy cycles: the worker lcore's busy_cycles delta (rte_rdtsc around poll iterations
@@ -25,14 +28,18 @@ CPU per request:
   nginx   utime+stime of master and worker (/proc/PID/stat, delta over the run) in seconds ×
           TSC Hz / requests. TSC Hz: the dataplane's own rte_get_tsc_hz() from its stats JSON
           (the same clock its cycle counters use); /proc/cpuinfo "cpu MHz" if no Sluice run
-          succeeded. On this VM (constant_tsc, tsc_known_freq) both are the same 2596 MHz.
-What each figure does and does not contain is in docs/performance.md (softirq time, veth work
-done inside the proxy's syscalls, preemption inside a busy iteration on a shared machine).
+          succeeded. On the project VM (constant_tsc, tsc_known_freq): 2600 and 2596 MHz.
+Busy cycles include the kernel time of the PMD's transmit kicks (sendto), in which veth runs the
+receiving namespace's TCP/IP input; nginx's stime includes the same for its writes. What each
+figure does and does not contain: docs/performance.md, section "Gateway against nginx".
+Also printed per run: packets per request on each link, the worker thread's user/sys split and
+its share of the window on a CPU; --syscalls adds system calls per request (perf stat on
+tracepoints), --capture a tcpdump sample of both links.
 
 Run as root from the repository after `ninja -C build` (SLUICE_BUILD picks another build dir):
     /usr/bin/python3 bench/gateway/nginx_side_by_side.py [--rounds 3] [--duration 10]
         [--connections 4] [--mode af_packet|af_xdp] [--csv FILE] [--svg FILE] [--json FILE]
-        [--syscalls] [--nice N]
+        [--nice N] [--syscalls] [--capture PREFIX]
 Only namespaces this script creates are used; they, the processes and the temp files are removed
 on every exit path.
 """
