@@ -1,7 +1,7 @@
 // Per-request costs of the built-in limits: rate-limit check (route bucket uncontended and
 // contended across 2 threads, keyed table over how many keys), breaker cap acquire/release and
 // outlier allow/success in closed state, access-log line formatting and ring submit. Not in CI.
-// Run: build/bench/filters/filters_bench (docs/filters-builtin-limits.md records results).
+// Run: build/bench/filters/filters_bench (docs/filters.md records results).
 #include <benchmark/benchmark.h>
 #include <rte_cycles.h>
 

@@ -1,7 +1,7 @@
 // Request authentication for the gateway's auth filter (sluice::dp::filters): API keys and
 // HMAC-signed requests.
 //
-// Modes (filter settings, docs/filters-builtin-trace-auth.md):
+// Modes (filter settings, docs/filters.md):
 //   api_key  the client sends one of the configured keys in `header` (default x-api-key).
 //            We store SHA-256 digests of the keys, hash the presented value and compare it with
 //            every digest in constant time (CRYPTO_memcmp, no early exit), so neither the

@@ -8,7 +8,7 @@
 //    `consecutive_failures` failures in a row → half-open once the ejection time has passed →
 //    closed after `successes_to_close` successful probes; a failed probe re-opens it with a
 //    longer ejection. At most `max_ejection_percent` of the cluster is ejected at once, with
-//    Envoy's rule that the first ejection is always allowed (see docs/filters-builtin-limits.md).
+//    Envoy's rule that the first ejection is always allowed (see docs/filters.md).
 //
 // Threading: everything on `cluster_breaker` may be called from any lcore concurrently. Each
 // endpoint's state is one 64-bit word (plus its ejection deadline) on its own cache line, and

@@ -12,7 +12,7 @@
 // tokens refilled at `rate` expressed as one timestamp instead of (tokens, last refill). Times
 // are kept in 1/256 ns ticks modulo 2^64 and compared by signed difference, so the emission
 // interval's rounding error is below 0.4 % even at 10^9 tokens/s, and the clock may start
-// anywhere. docs/filters-builtin-limits.md gives the error bound.
+// anywhere. docs/filters.md gives the error bound.
 #pragma once
 
 #include <atomic>

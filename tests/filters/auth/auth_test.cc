@@ -177,7 +177,7 @@ std::string sign(std::string_view secret, std::string_view method, std::string_v
 }
 
 TEST(auth_hmac, documented_example_signature) {
-    // docs/filters-builtin-trace-auth.md
+    // docs/filters.md
     EXPECT_EQ(sign("topsecret", "GET", "/v1/items?id=7", "1700000000"),
               "5eb151d9f266a00d12e45eb8e1d6e02812e3cf9d7e32fe7eff3ed19d2d053fb1");
 }
