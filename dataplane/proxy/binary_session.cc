@@ -201,6 +201,30 @@ std::uint32_t pump_upstream(binary_session& s, binary_session::up_slot& up, cons
     return r.consumed;
 }
 
+// Feeds the bytes of `q` from offset `pos` on, one segment run at a time, to
+// pump(seg, off, len) -> bytes consumed. pump may take whole frames off q's front, which shifts
+// later offsets left; it stops when the session is gone (`alive()` false) or nothing moves.
+template <typename Pump, typename Alive>
+void feed_new_bytes(byte_chain& q, std::uint32_t pos, Pump&& pump, Alive&& alive) {
+    while (alive() && pos < q.size()) {
+        const rte_mbuf* seg = q.head();
+        std::uint32_t o = pos;
+        while (seg != nullptr && o >= seg->data_len) {
+            o -= seg->data_len;
+            seg = seg->next;
+        }
+        if (seg == nullptr) {
+            return;
+        }
+        const std::uint32_t size_before = q.size();
+        const std::uint32_t used = pump(seg, o, seg->data_len - o);
+        if (!alive() || used == 0) {
+            return;
+        }
+        pos = pos + used - (size_before - q.size());
+    }
+}
+
 void maybe_done(binary_session& s) noexcept {
     if (!s.client_fin) {
         return;
@@ -247,37 +271,19 @@ bool binary_accept(gateway& gw, connection& c, const listener_rt& l) noexcept {
 void binary_on_data(gateway& gw, conn_base* b, connection& c, const net::tcp::rx_view& v) noexcept {
     (void)c;
     binary_session& s = as_bin(b);
-    // Keep a reference for the decoder pass: append() may trim the mbuf in place, so decode
-    // from the queue's own bytes instead: append first, then feed the new tail.
+    // append() may trim or copy the mbuf, so the decoder reads the queue's own bytes: append
+    // first, then feed the new tail.
     const std::uint32_t before = s.in.size();
     if (!s.in.append(v.m, v.off, v.len, gw.pool())) {
         abort_bin(s);
         return;
     }
-    // Feed the newly appended bytes, run by run.
-    std::uint32_t pos = before;
-    while (s.c != nullptr && pos < s.in.size()) {
-        const rte_mbuf* seg = s.in.head();
-        std::uint32_t o = pos;
-        while (seg != nullptr && o >= seg->data_len) {
-            o -= seg->data_len;
-            seg = seg->next;
-        }
-        if (seg == nullptr) {
-            break;
-        }
-        const std::uint32_t n = seg->data_len - o;
-        const std::uint32_t size_before = s.in.size();
-        const std::uint32_t used = pump_client(s, seg, o, n);
-        if (s.c == nullptr) {
-            return;  // failed and freed
-        }
-        // Frames taken out of `in` shift positions to the left by what was removed.
-        pos = pos + used - (size_before - s.in.size());
-        if (used == 0) {
-            break;
-        }
-    }
+    feed_new_bytes(
+        s.in, before,
+        [&](const rte_mbuf* seg, std::uint32_t o, std::uint32_t n) {
+            return pump_client(s, seg, o, n);
+        },
+        [&] { return s.c != nullptr; });
 }
 
 void binary_peer_shutdown(gateway& gw, conn_base* b, connection& c) noexcept {
@@ -331,28 +337,12 @@ void binary_upstream_data(gateway& gw, conn_base* b, upstream_conn& u,
         abort_bin(s);
         return;
     }
-    std::uint32_t pos = before;
-    while (s.c != nullptr && up->u != nullptr && pos < u.in.size()) {
-        const rte_mbuf* seg = u.in.head();
-        std::uint32_t o = pos;
-        while (seg != nullptr && o >= seg->data_len) {
-            o -= seg->data_len;
-            seg = seg->next;
-        }
-        if (seg == nullptr) {
-            break;
-        }
-        const std::uint32_t n = seg->data_len - o;
-        const std::uint32_t size_before = u.in.size();
-        const std::uint32_t used = pump_upstream(s, *up, seg, o, n);
-        if (s.c == nullptr) {
-            return;
-        }
-        pos = pos + used - (size_before - u.in.size());
-        if (used == 0) {
-            break;
-        }
-    }
+    feed_new_bytes(
+        u.in, before,
+        [&](const rte_mbuf* seg, std::uint32_t o, std::uint32_t n) {
+            return pump_upstream(s, *up, seg, o, n);
+        },
+        [&] { return s.c != nullptr && up->u != nullptr; });
 }
 
 void binary_upstream_fin(gateway& gw, conn_base* b, upstream_conn& u) noexcept {

@@ -134,46 +134,31 @@ bool send_client(http_session& s, const char* p, std::uint32_t n) noexcept {
     return s.gw->tcp().send(*s.c, p, n) == n;
 }
 
-void run_complete_filters(request& r) noexcept {
-    const listener_rt* l = r.listener();
+// Calls fn(filter, state) for every filter whose on_request_headers ran, in chain order.
+template <typename Fn>
+void for_each_run_filter(request& r, Fn&& fn) noexcept {
     std::uint8_t k = 0;
-    if (l != nullptr) {
-        for (const auto& f : l->filters) {
-            if (k++ >= r.filters_run) {
-                return;
-            }
-            f.filter->on_complete(r, r.arena() + f.state_off);
+    for (const std::vector<filter_ref>* fs :
+         {r.listener() != nullptr ? &r.listener()->filters : nullptr,
+          r.route() != nullptr ? &r.route()->filters : nullptr}) {
+        if (fs == nullptr) {
+            continue;
         }
-    }
-    if (r.route() != nullptr) {
-        for (const auto& f : r.route()->filters) {
+        for (const auto& f : *fs) {
             if (k++ >= r.filters_run) {
                 return;
             }
-            f.filter->on_complete(r, r.arena() + f.state_off);
+            fn(*f.filter, r.arena() + f.state_off);
         }
     }
 }
 
+void run_complete_filters(request& r) noexcept {
+    for_each_run_filter(r, [&](http_filter& f, void* st) { f.on_complete(r, st); });
+}
+
 void run_response_filters(request& r) noexcept {
-    const listener_rt* l = r.listener();
-    std::uint8_t k = 0;
-    if (l != nullptr) {
-        for (const auto& f : l->filters) {
-            if (k++ >= r.filters_run) {
-                return;
-            }
-            f.filter->on_response_headers(r, r.arena() + f.state_off);
-        }
-    }
-    if (r.route() != nullptr) {
-        for (const auto& f : r.route()->filters) {
-            if (k++ >= r.filters_run) {
-                return;
-            }
-            f.filter->on_response_headers(r, r.arena() + f.state_off);
-        }
-    }
+    for_each_run_filter(r, [&](http_filter& f, void* st) { f.on_response_headers(r, st); });
 }
 
 void release_request(http_session& s) noexcept {
