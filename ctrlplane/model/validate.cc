@@ -440,6 +440,18 @@ private:
                     }
                 }
                 break;
+            case filter_kind::rate_limit:
+                // A client this limit refuses is also dropped in XDP for this long (issue 5's
+                // gateway verdicts; the verdict map takes at most 24 h).
+                if (const auto* v = setting(f, "xdp_block")) {
+                    auto ms = parse_duration_ms(*v);
+                    if (!ms || *ms == 0 || *ms > 86'400'000) {
+                        d_.add(p + ".xdp_block",
+                               fmt::format("expected a duration in 1ms..24h such as 30s, got '{}'",
+                                           *v));
+                    }
+                }
+                break;
             case filter_kind::trace:
                 if (const auto* v = setting(f, "sample_percent")) {
                     unsigned pct = 0;

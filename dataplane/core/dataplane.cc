@@ -298,6 +298,13 @@ status dataplane::start_gateway() {
         }
         gw_services_->access_log = std::move(log).value();
     }
+    // Verdicts for XDP from the workers' filters to the builder thread (services.hh).
+    gw_services_->verdicts = rte_ring_create_elem(
+        "sl_gw_verdicts", sizeof(proxy::gateway_services::verdict_req), 4096, SOCKET_ID_ANY,
+        RING_F_SC_DEQ);
+    if (gw_services_->verdicts == nullptr) {
+        return error{std::string("gateway: verdict ring: ") + rte_strerror(rte_errno)};
+    }
     gw_hub_ = std::make_unique<proxy::config_hub>(shm_->config(),
                                                   static_cast<unsigned>(workers_.size()),
                                                   *gw_services_);
@@ -475,6 +482,9 @@ std::uint64_t dataplane::shutdown() {
     workers_.clear();
     gateways_.clear();
     gw_hub_.reset();  // frees compiled configs (filters release limiters and breakers)
+    if (gw_services_ != nullptr) {
+        rte_ring_free(gw_services_->verdicts);
+    }
     gw_services_.reset();
     ifaces_.clear();
     return leaked;

@@ -87,9 +87,14 @@ std::vector<std::pair<std::string, std::string>> split_fields(std::string_view t
 
 class ratelimit_filter final : public http_filter {
 public:
-    ratelimit_filter(filters::limiter* l, filters::limiter_registry& reg, std::uint8_t key,
-                     std::string key_header)
-        : l_(l), reg_(reg), key_(key), key_header_(std::move(key_header)) {}
+    ratelimit_filter(filters::limiter* l, gateway_services& svc, std::uint8_t key,
+                     std::string key_header, std::uint32_t xdp_block_ms)
+        : l_(l),
+          reg_(svc.limiters),
+          svc_(svc),
+          key_(key),
+          key_header_(std::move(key_header)),
+          xdp_block_ms_(xdp_block_ms) {}
     ~ratelimit_filter() override { reg_.release(l_); }
     std::uint32_t state_size() const noexcept override { return sizeof(filters::decision); }
 
@@ -113,6 +118,11 @@ public:
         put_headers(r, d);
         if (!d.allowed) {
             r.count_rate_limited();
+            if (xdp_block_ms_ != 0) {
+                // Push the refusal down: the client's packets are dropped in XDP for a while
+                // (the builder thread dedups and writes the verdict map).
+                svc_.request_verdict(r.client_addr(), xdp_block_ms_);
+            }
             r.respond(429, "rate limited\n");
             return filter_status::respond;
         }
@@ -140,8 +150,10 @@ private:
 
     filters::limiter* l_;
     filters::limiter_registry& reg_;
+    gateway_services& svc_;
     std::uint8_t key_;
     std::string key_header_;
+    std::uint32_t xdp_block_ms_;
 };
 
 result<std::unique_ptr<http_filter>> make_ratelimit(const filter_settings& s,
@@ -161,8 +173,8 @@ result<std::unique_ptr<http_filter>> make_ratelimit(const filter_settings& s,
     for (auto& c : hdr) {
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
-    return std::unique_ptr<http_filter>(
-        new ratelimit_filter(l, svc.limiters, d.key, std::move(hdr)));
+    const std::uint32_t xdp_ms = static_cast<std::uint32_t>(duration_ms(s.get("xdp_block")));
+    return std::unique_ptr<http_filter>(new ratelimit_filter(l, svc, d.key, std::move(hdr), xdp_ms));
 }
 
 // --- headers, request_headers, response_headers -----------------------------------------------

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../core/log.hh"
+#include "services.hh"
 #include "../filters/breaker/breaker.hh"
 
 namespace sluice::dp::proxy {
@@ -142,6 +143,44 @@ void config_hub::publish_health_now() {
     health_.commit(mono);
 }
 
+void config_hub::drain_verdicts(std::uint64_t now_ms) {
+    gateway_services::verdict_req reqs[64];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(svc_.verdicts, reqs, sizeof(reqs[0]), 64,
+                                                      nullptr);
+    if (verdict_writer_ == nullptr) {
+        if (now_ms < verdict_retry_ms_) {
+            verdicts_failed_.fetch_add(n);
+            return;
+        }
+        auto w = ebpf::verdict_writer::open();
+        if (!w) {
+            // No afxdp:/auto: port (nothing pinned): verdicts cannot be pushed down. Say it
+            // once a minute at most and retry then.
+            log::warn("gateway: XDP verdicts requested but unavailable: {}", w.message());
+            verdict_retry_ms_ = now_ms + 60'000;
+            verdicts_failed_.fetch_add(n);
+            return;
+        }
+        verdict_writer_ = std::make_unique<ebpf::verdict_writer>(std::move(w).value());
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        auto [it, fresh] = blocked_until_.try_emplace(reqs[i].ip, 0);
+        if (!fresh && it->second > now_ms) {
+            continue;  // already blocked: the client's retries in flight are not news
+        }
+        const std::uint32_t ttl = std::min(reqs[i].ttl_ms, ebpf::verdict_writer::max_ttl_ms);
+        if (verdict_writer_->block(reqs[i].ip, ttl, ebpf::gateway_reason::rate_limited)) {
+            it->second = now_ms + ttl;
+            verdicts_written_.fetch_add(1);
+        } else {
+            verdicts_failed_.fetch_add(1);
+        }
+    }
+    if (blocked_until_.size() > 65'536) {
+        std::erase_if(blocked_until_, [&](const auto& kv) { return kv.second <= now_ms; });
+    }
+}
+
 void config_hub::run() {
     // 100 µs between looks: publication latency stays well under the 1 ms target without
     // burning a core (this thread is not a polling lcore).
@@ -155,6 +194,9 @@ void config_hub::run() {
         build_once();
         if (++n % 64 == 0 && live_.size() > 1) {
             reclaim(false);
+        }
+        if (svc_.verdicts != nullptr && rte_ring_count(svc_.verdicts) != 0) {
+            drain_verdicts(monotonic_ns() / 1'000'000);
         }
         if (health_.valid()) {
             if (const std::uint64_t now = monotonic_ns(); now >= health_at) {

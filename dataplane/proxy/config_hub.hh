@@ -31,9 +31,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "ctrlplane/shm/config_reader.hh"
+#include "verdict_writer.hh"
 #include "ctrlplane/shm/endpoint_table.hh"
 #include "gateway_config.hh"
 
@@ -66,8 +68,12 @@ public:
     [[nodiscard]] std::uint64_t builds() const noexcept { return builds_.load(); }
     [[nodiscard]] std::uint64_t build_failures() const noexcept { return failures_.load(); }
 
+    [[nodiscard]] std::uint64_t verdicts_written() const noexcept { return verdicts_written_.load(); }
+    [[nodiscard]] std::uint64_t verdicts_failed() const noexcept { return verdicts_failed_.load(); }
+
 private:
     void run();
+    void drain_verdicts(std::uint64_t now_ms);
     bool build_once();  // true if it published something new
     void reclaim(bool all);
     void publish_health_now();  // builder thread
@@ -86,6 +92,13 @@ private:
     };
     std::unique_ptr<ack_slot[]> acked_;
     std::atomic<std::uint64_t> builds_{0};
+    // XDP verdicts (builder thread only): the writer, opened on first use, and the deadline of
+    // each source already blocked, so a client refused 1000 times costs one bpf update.
+    std::unique_ptr<ebpf::verdict_writer> verdict_writer_;
+    std::uint64_t verdict_retry_ms_ = 0;
+    std::unordered_map<std::uint32_t, std::uint64_t> blocked_until_;
+    std::atomic<std::uint64_t> verdicts_written_{0};
+    std::atomic<std::uint64_t> verdicts_failed_{0};
     std::atomic<std::uint64_t> failures_{0};
     cp::shm::endpoint_table_writer health_;  // builder thread only, once started
 };

@@ -9,6 +9,9 @@
 
 #include <rte_byteorder.h>
 #include <rte_random.h>
+#include <rte_ring.h>
+
+#include <atomic>
 
 #include <cstdint>
 #include <memory>
@@ -30,6 +33,24 @@ public:
     filters::limiter_registry limiters{256, 65536, rte_rand()};
     filters::breaker_registry breakers;
     std::unique_ptr<filters::access_log> access_log;  // null: the accesslog filter counts drops
+
+    // XDP verdicts requested by filters (rate_limit's `xdp_block`): workers enqueue, the
+    // config builder thread writes them into the XDP program's verdict map (bpf syscalls never
+    // run on a polling core). Multi-producer, single-consumer; full: dropped and counted.
+    struct verdict_req {
+        rte_be32_t ip = 0;
+        std::uint32_t ttl_ms = 0;
+    };
+    rte_ring* verdicts = nullptr;
+    std::atomic<std::uint64_t> verdicts_ring_full{0};
+    bool request_verdict(rte_be32_t ip, std::uint32_t ttl_ms) noexcept {
+        verdict_req v{ip, ttl_ms};
+        if (verdicts == nullptr || rte_ring_mp_enqueue_elem(verdicts, &v, sizeof(v)) != 0) {
+            verdicts_ring_full.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
+        return true;
+    }
     // Per worker index: the ports it serves with their subnets, for choosing where an
     // upstream connection leaves from.
     struct egress {
