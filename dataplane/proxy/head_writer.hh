@@ -26,6 +26,9 @@ public:
     head_writer(char* buf, std::uint32_t cap) noexcept : buf_(buf), cap_(cap) {}
 
     void append(std::string_view s) noexcept {
+        if (s.empty()) {
+            return;  // an empty view may have a null data(): memcpy must not see it
+        }
         if (len_ + s.size() > cap_) {
             overflow_ = true;
             return;

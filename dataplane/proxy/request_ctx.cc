@@ -95,7 +95,9 @@ bool request_ctx::push_edit(header_edit* edits, std::uint8_t& n, edit_op op,
     }
     e.value_off = edit_used_;
     e.value_len = static_cast<std::uint16_t>(value.size());
-    std::memcpy(edit_buf_ + edit_used_, value.data(), value.size());
+    if (!value.empty()) {
+        std::memcpy(edit_buf_ + edit_used_, value.data(), value.size());
+    }
     edit_used_ = static_cast<std::uint16_t>(edit_used_ + value.size());
     return true;
 }
@@ -113,7 +115,9 @@ bool request_ctx::edit_response(edit_op op, std::string_view name,
 void request_ctx::respond(std::uint16_t status, std::string_view body) noexcept {
     local_status_ = status;
     const std::size_t n = std::min(body.size(), sizeof(local_body_));
-    std::memcpy(local_body_, body.data(), n);
+    if (n != 0) {
+        std::memcpy(local_body_, body.data(), n);
+    }
     local_body_len_ = static_cast<std::uint16_t>(n);
 }
 

@@ -207,6 +207,7 @@ TEST(shm_endpoint_table, a_reader_racing_the_writer_never_sees_a_torn_table) {
     auto s = open_both(g);
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> written{0};
+    std::atomic<std::uint64_t> reads{0};  // consistent reads so far (the reader's progress)
     std::thread writer([&] {
         auto w = s.dp.endpoint_table();
         for (std::uint64_t k = 1; !stop.load(std::memory_order_relaxed); ++k) {
@@ -225,6 +226,15 @@ TEST(shm_endpoint_table, a_reader_racing_the_writer_never_sees_a_torn_table) {
             }
             w.commit(k);
             written.store(k, std::memory_order_relaxed);
+            // Every 16 rewrites, leave the table alone until the reader got one consistent
+            // copy: a reader that only ever overlaps rewrites (TSan makes each one slow) is
+            // refused, never torn, but then this test would check nothing.
+            if (k % 16 == 0) {
+                const std::uint64_t seen = reads.load();
+                while (reads.load() == seen && !stop.load(std::memory_order_relaxed)) {
+                    std::this_thread::yield();
+                }
+            }
         }
     });
     std::uint64_t consistent = 0;
@@ -255,6 +265,7 @@ TEST(shm_endpoint_table, a_reader_racing_the_writer_never_sees_a_torn_table) {
             ASSERT_EQ(static_cast<std::uint32_t>(e.outlier), k % 3);
         }
         ++consistent;
+        reads.store(consistent);
     }
     stop.store(true);
     writer.join();
