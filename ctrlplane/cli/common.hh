@@ -47,5 +47,7 @@ const json* find_named(const json& seq, const std::string& name);
 
 // route, cluster, listener, limit, endpoint and breaker (objects.cc).
 void add_object_commands(CLI::App& app, ctx& c);
+// xdp status|block|limit|stats|verdict (xdp.cc): the pinned XDP maps, not the daemon.
+void add_xdp_commands(CLI::App& app, ctx& c);
 
 }  // namespace sluice::cp::cli

@@ -1,7 +1,8 @@
 // sluicectl: the operator CLI of sluice-ctrlplane, object-verb grammar like `ip` and `kubectl`:
 //   sluicectl [-i INSTANCE] [--socket PATH] [-o table|json] OBJECT VERB [ARGS]
 // Every edit is sent to the daemon, which validates the whole resulting config, publishes and
-// persists it, or refuses and changes nothing. Exit codes: see client.hh and docs/cli.md.
+// persists it, or refuses and changes nothing. The `xdp` verbs are the exception: they edit the
+// XDP program's maps pinned under bpffs on this host directly (xdp.cc). Exit codes: see client.hh and docs/cli.md.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
         c.g.instance = inst;
     }
     CLI::App app{"sluicectl: control a running sluice-ctrlplane (routes, clusters, endpoints, "
-                 "limits, breakers, listeners, config, status, stats). Examples: docs/cli.md."};
+                 "limits, breakers, listeners, config, status, stats) and the XDP program on this "
+                 "host (xdp ...). Examples: docs/cli.md."};
     app.fallthrough();
     app.require_subcommand(1);
     app.add_option("-i,--instance", c.g.instance, "instance name (env SLUICE_INSTANCE)")
@@ -38,6 +40,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
 
     add_object_commands(app, c);
+    add_xdp_commands(app, c);
 
     // ---- config
     auto* config = app.add_subcommand("config", "the whole config document");

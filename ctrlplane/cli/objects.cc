@@ -1,5 +1,6 @@
 // sluicectl's object commands: route, cluster, listener, limit (add/set/del/list/show),
-// endpoint (add/del/list) and breaker (set/reset/show/list). Each edit becomes one "edit"
+// endpoint (add/del/list) and breaker (set/reset/show/list); cluster health reads the
+// dataplane's per-endpoint breaker state. Each edit becomes one "edit"
 // request; the daemon validates the whole resulting config (CLI process).
 #include <fmt/format.h>
 
@@ -177,6 +178,30 @@ void add_object_commands(CLI::App& app, ctx& c) {
     cluster->require_subcommand(1);
     add_list_show(cluster, c, "clusters", "cluster");
     add_del(cluster, c, "clusters", "cluster");
+    {
+        auto cl = std::make_shared<std::string>();
+        auto* health = cluster->add_subcommand(
+            "health", "per-endpoint breaker state (closed/open/half_open) as the dataplane sees it");
+        health->add_option("name", *cl, "only this cluster (default: every cluster)");
+        health->callback([&c, cl] {
+            c.action = [&c, cl] {
+                json req = {{"op", "health"}};
+                if (!cl->empty()) {
+                    req["cluster"] = *cl;
+                }
+                reply r = call(c.g.socket_path(), req);
+                if (r.code != exit_ok) {
+                    return report_error(c.g, r);
+                }
+                if (c.g.json_out()) {
+                    std::cout << r.body.dump(2) << "\n";
+                } else {
+                    print_health(r.body);
+                }
+                return int{exit_ok};
+            };
+        });
+    }
     add_add_set(cluster, c, "clusters", "cluster", [](CLI::App* s) -> builder {
         auto eps = std::make_shared<std::vector<std::string>>();
         auto lb = std::make_shared<std::string>();

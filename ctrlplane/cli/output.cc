@@ -183,4 +183,28 @@ void print_stats(const json& s) {
                scalar_text(s.value("lcores_alive", json(0))));
 }
 
+void print_health(const json& h) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& e : h.value("endpoints", json::array())) {
+        const json left = e.value("ejection_remaining_s", json());
+        rows.push_back({scalar_text(e.value("cluster", json())),
+                        scalar_text(e.value("endpoint", json())),
+                        scalar_text(e.value("state", json())),
+                        scalar_text(e.value("times_ejected", json())),
+                        scalar_text(e.value("consecutive_failures", json())),
+                        left.is_number() ? fmt::format("{:.1f}s", left.get<double>()) : "-"});
+    }
+    print_table({"CLUSTER", "ENDPOINT", "STATE", "EJECTIONS", "FAILURES", "EJECTION_LEFT"}, rows);
+    const json dp = h.value("dataplane", json::object());
+    fmt::print("dataplane pid {}, config generation {}, published {} ms ago{}\n",
+               scalar_text(dp.value("pid", json())),
+               scalar_text(dp.value("config_generation", json())),
+               scalar_text(dp.value("updated_ms_ago", json())),
+               h.value("stale", false) ? " (STALE: the dataplane stopped publishing)" : "");
+    if (h.value("dropped", 0) > 0) {
+        fmt::print("{} endpoint(s) did not fit in the table and are not shown\n",
+                   scalar_text(h["dropped"]));
+    }
+}
+
 }  // namespace sluice::cp::cli

@@ -17,6 +17,8 @@ void print_objects_table(const std::string& section, const nlohmann::ordered_jso
 void print_diff(const nlohmann::ordered_json& diff);
 void print_status(const nlohmann::ordered_json& status);
 void print_stats(const nlohmann::ordered_json& stats);
+// The "health" reply: one row per endpoint, then staleness and overflow notes.
+void print_health(const nlohmann::ordered_json& health);
 [[nodiscard]] std::string scalar_text(const nlohmann::ordered_json& v);
 
 }  // namespace sluice::cp::cli

@@ -5,6 +5,7 @@
 
 #include "ctrlplane/daemon/config_doc.hh"
 #include "ctrlplane/daemon/daemon.hh"
+#include "ctrlplane/daemon/health.hh"
 #include "ctrlplane/daemon/log.hh"
 
 namespace sluice::cp::daemon {
@@ -128,8 +129,14 @@ json ctrl_daemon::handle(const json& req) {
         j["generation"] = w.generation();
         return j;
     }
-    return fail_reply(error{fmt::format("unknown op '{}' (expected ping, get, apply, edit, status or "
-                                  "stats)",
+    if (op == "health") {
+        const auto& w = store_->writer();
+        auto j = endpoint_health_json(w.stats(), opts_.instance, req.value("cluster", ""),
+                                      mono_ns(), w.policy());
+        return j ? j.value() : fail_reply(j.err());
+    }
+    return fail_reply(error{fmt::format("unknown op '{}' (expected ping, get, apply, edit, status, "
+                                  "stats or health)",
                                   op)});
 }
 

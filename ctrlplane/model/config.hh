@@ -12,11 +12,28 @@ namespace sluice::cp::model {
 
 enum class protocol : std::uint8_t { http, tcp, binary };
 
+struct filter {
+    std::string name;  // one of the names in filter_registry (filters.hh)
+    std::vector<std::pair<std::string, std::string>> settings;  // in file order
+};
+
+// Per-listener request limits. The http ones bound what the HTTP/1 codec buffers per request
+// (defaults: nginx's large_client_header_buffers 8 KiB line; 64 KiB of headers; 100 headers as in
+// Envoy's max_headers_count). max_frame_payload bounds one binary-protocol frame.
+struct listener_limits {
+    std::uint32_t max_request_line = 8192;
+    std::uint32_t max_header_bytes = 65536;
+    std::uint32_t max_headers = 100;            // at most 128 (the codec's fixed header table)
+    std::uint32_t max_frame_payload = 1 << 20;  // at most 64 MiB
+};
+
 struct listener {
     std::string name;
     std::string address;  // IPv4 or IPv6 literal
     std::uint16_t port = 0;
     protocol proto = protocol::http;
+    listener_limits limits;
+    std::vector<filter> filters;  // run in order, before the route's filters
 };
 
 enum class host_match : std::uint8_t { any, exact, suffix };  // suffix: "*.example.com"
@@ -37,6 +54,8 @@ struct route_match {
     std::string method;                     // empty: any method
     std::vector<header_matcher> headers;    // all must match
     std::vector<std::string> client_cidrs;  // empty: any client; else one must contain it
+    std::string listener;                   // empty: any listener; else the listener's name
+    std::int32_t command = -1;              // binary frame command 0..255; -1: any
 };
 
 struct weighted_cluster {
@@ -56,11 +75,6 @@ struct retry_policy {
     std::uint32_t attempts = 0;  // retries after the first try; 0 disables retries
     std::uint32_t on = retry_connect_failure | retry_reset;
     std::uint32_t per_try_timeout_ms = 0;  // 0: the route timeout covers all tries
-};
-
-struct filter {
-    std::string name;  // one of the names in filter_registry (validation.cc)
-    std::vector<std::pair<std::string, std::string>> settings;  // in file order
 };
 
 struct route_action {

@@ -44,6 +44,39 @@ private:
         return {static_cast<std::uint32_t>(first), static_cast<std::uint32_t>(v.size() - first)};
     }
 
+    // Appends `fs` to the filters table (and their settings); the range they occupy.
+    result<index_range> filters(const std::vector<filter>& fs,
+                                const std::unordered_map<std::string, std::uint32_t>& limit_idx,
+                                std::string_view owner_kind, const std::string& owner) {
+        std::size_t first = filters_.size();
+        for (const auto& f : fs) {
+            const filter_spec* spec = find_filter(f.name);
+            if (spec == nullptr) {
+                return error{
+                    fmt::format("{} '{}': unknown filter '{}'", owner_kind, owner, f.name)};
+            }
+            snap_filter sf{};
+            sf.name = str(f.name);
+            sf.kind = static_cast<std::uint16_t>(spec->kind);
+            sf.rate_limit = no_index;
+            std::size_t sfirst = settings_.size();
+            for (const auto& [k, v] : f.settings) {
+                settings_.push_back(snap_setting{str(k), str(v)});
+                if (spec->kind == filter_kind::rate_limit && k == "limit") {
+                    auto it = limit_idx.find(v);
+                    if (it == limit_idx.end()) {
+                        return error{
+                            fmt::format("{} '{}': unknown rate limit '{}'", owner_kind, owner, v)};
+                    }
+                    sf.rate_limit = it->second;
+                }
+            }
+            sf.settings = range_of(settings_, sfirst);
+            filters_.push_back(sf);
+        }
+        return range_of(filters_, first);
+    }
+
     std::string pool_;
     std::unordered_map<std::string, str_ref> pool_index_;
     std::vector<snap_listener> listeners_;
@@ -60,17 +93,6 @@ private:
 
 result<std::vector<std::byte>> encoder::run(const config& c) {
     std::unordered_map<std::string, std::uint32_t> cluster_idx, limit_idx;
-    for (const auto& l : c.listeners) {
-        auto a = parse_ip(l.address);
-        if (!a) {
-            return error{
-                fmt::format("listener '{}': address '{}' does not parse (config not "
-                            "validated?)",
-                            l.name, l.address)};
-        }
-        listeners_.push_back(
-            snap_listener{str(l.name), addr(*a), l.port, static_cast<std::uint8_t>(l.proto), 0});
-    }
     for (const auto& cl : c.clusters) {
         cluster_idx.emplace(cl.name, static_cast<std::uint32_t>(clusters_.size()));
         snap_cluster s{};
@@ -125,6 +147,32 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
         s.mode = static_cast<std::uint8_t>(l.mode);
         limits_.push_back(s);
     }
+    std::unordered_map<std::string, std::uint32_t> listener_idx;
+    for (const auto& l : c.listeners) {
+        auto a = parse_ip(l.address);
+        if (!a) {
+            return error{
+                fmt::format("listener '{}': address '{}' does not parse (config not "
+                            "validated?)",
+                            l.name, l.address)};
+        }
+        listener_idx.emplace(l.name, static_cast<std::uint32_t>(listeners_.size()));
+        snap_listener s{};
+        s.name = str(l.name);
+        s.addr = addr(*a);
+        s.port = l.port;
+        s.protocol = static_cast<std::uint8_t>(l.proto);
+        auto fr = filters(l.filters, limit_idx, "listener", l.name);
+        if (!fr) {
+            return fr.err();
+        }
+        s.filters = *fr;
+        s.max_request_line = l.limits.max_request_line;
+        s.max_header_bytes = l.limits.max_header_bytes;
+        s.max_headers = l.limits.max_headers;
+        s.max_frame_payload = l.limits.max_frame_payload;
+        listeners_.push_back(s);
+    }
     for (const auto& r : c.routes) {
         snap_route s{};
         s.name = str(r.name);
@@ -161,31 +209,23 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
             s.total_weight += w.weight;
         }
         s.clusters = range_of(weighted_, first);
-        first = filters_.size();
-        for (const auto& f : r.action.filters) {
-            const filter_spec* spec = find_filter(f.name);
-            if (spec == nullptr) {
-                return error{fmt::format("route '{}': unknown filter '{}'", r.name, f.name)};
-            }
-            snap_filter sf{};
-            sf.name = str(f.name);
-            sf.kind = static_cast<std::uint16_t>(spec->kind);
-            sf.rate_limit = no_index;
-            std::size_t sfirst = settings_.size();
-            for (const auto& [k, v] : f.settings) {
-                settings_.push_back(snap_setting{str(k), str(v)});
-                if (spec->kind == filter_kind::rate_limit && k == "limit") {
-                    auto it = limit_idx.find(v);
-                    if (it == limit_idx.end()) {
-                        return error{fmt::format("route '{}': unknown rate limit '{}'", r.name, v)};
-                    }
-                    sf.rate_limit = it->second;
-                }
-            }
-            sf.settings = range_of(settings_, sfirst);
-            filters_.push_back(sf);
+        auto fr = filters(r.action.filters, limit_idx, "route", r.name);
+        if (!fr) {
+            return fr.err();
         }
-        s.filters = range_of(filters_, first);
+        s.filters = *fr;
+        s.listener = no_index;
+        if (!r.match.listener.empty()) {
+            auto it = listener_idx.find(r.match.listener);
+            if (it == listener_idx.end()) {
+                return error{
+                    fmt::format("route '{}': unknown listener '{}'", r.name, r.match.listener)};
+            }
+            s.listener = it->second;
+        }
+        s.command = r.match.command >= 0 && r.match.command <= 255
+                        ? static_cast<std::uint16_t>(r.match.command)
+                        : no_command;
         s.retry_attempts = r.action.retry.attempts;
         s.retry_on = r.action.retry.on;
         s.per_try_timeout_ms = r.action.retry.per_try_timeout_ms;

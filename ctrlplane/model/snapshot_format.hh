@@ -11,8 +11,11 @@
 namespace sluice::cp::model {
 
 inline constexpr std::uint32_t snapshot_magic = 0x50414e53;  // "SNAP" little-endian
-inline constexpr std::uint32_t snapshot_format_version = 1;
+inline constexpr std::uint32_t snapshot_format_version = 2;  // 2: listener filters and limits,
+                                                             // route listener and command, filters
+                                                             // trace/auth/headers/breaker/accesslog
 inline constexpr std::uint32_t no_index = 0xffffffffu;
+inline constexpr std::uint16_t no_command = 0xffff;  // snap_route::command: any command
 
 struct str_ref {  // bytes [off, off+len) of the string pool; not NUL-terminated
     std::uint32_t off;
@@ -72,10 +75,18 @@ struct snap_listener {
     std::uint16_t port;
     std::uint8_t protocol;  // model::protocol
     std::uint8_t reserved;
+    index_range filters;              // filters table; run before the route's filters
+    std::uint32_t max_request_line;   // http
+    std::uint32_t max_header_bytes;   // http
+    std::uint32_t max_headers;        // http, <= 128
+    std::uint32_t max_frame_payload;  // binary
 };
-static_assert(sizeof(snap_listener) == 32);
+static_assert(sizeof(snap_listener) == 56);
 static_assert(offsetof(snap_listener, addr) == 8);
 static_assert(offsetof(snap_listener, port) == 28);
+static_assert(offsetof(snap_listener, filters) == 32);
+static_assert(offsetof(snap_listener, max_request_line) == 40);
+static_assert(offsetof(snap_listener, max_frame_payload) == 52);
 
 struct snap_header_matcher {
     str_ref name;  // lower case
@@ -126,8 +137,13 @@ struct snap_route {
     std::uint32_t retry_attempts;
     std::uint32_t retry_on;  // model::retry_on bits
     std::uint32_t per_try_timeout_ms;
+    std::uint32_t listener;  // index into listeners, or no_index: any listener
+    std::uint16_t command;   // binary frame command 0..255, or no_command
+    std::uint16_t reserved2;
 };
-static_assert(sizeof(snap_route) == 96);
+static_assert(sizeof(snap_route) == 104);
+static_assert(offsetof(snap_route, listener) == 96);
+static_assert(offsetof(snap_route, command) == 100);
 static_assert(offsetof(snap_route, host_kind) == 40);
 static_assert(offsetof(snap_route, timeout_ms) == 44);
 static_assert(offsetof(snap_route, headers) == 48);

@@ -49,8 +49,12 @@ private:
 
 view_status check_refs(const checker& c) {
     for (std::uint32_t i = 0; i < c.count(table_id::listeners); ++i) {
-        if (!c.str(c.at<snap_listener>(table_id::listeners)[i].name)) {
+        const auto& l = c.at<snap_listener>(table_id::listeners)[i];
+        if (!c.str(l.name)) {
             return view_status::bad_string;
+        }
+        if (!c.range(l.filters, table_id::filters)) {
+            return view_status::bad_range;
         }
     }
     for (std::uint32_t i = 0; i < c.count(table_id::header_matchers); ++i) {
@@ -104,7 +108,8 @@ view_status check_refs(const checker& c) {
         }
         if (!c.range(r.headers, table_id::header_matchers) || !c.range(r.cidrs, table_id::cidrs) ||
             !c.range(r.clusters, table_id::weighted_clusters) ||
-            !c.range(r.filters, table_id::filters)) {
+            !c.range(r.filters, table_id::filters) ||
+            (r.listener != no_index && r.listener >= c.count(table_id::listeners))) {
             return view_status::bad_range;
         }
     }

@@ -65,6 +65,9 @@ public:
     [[nodiscard]] std::span<const snap_filter> filters(const snap_route& r) const noexcept {
         return table<snap_filter>(table_id::filters).subspan(r.filters.first, r.filters.count);
     }
+    [[nodiscard]] std::span<const snap_filter> filters(const snap_listener& l) const noexcept {
+        return table<snap_filter>(table_id::filters).subspan(l.filters.first, l.filters.count);
+    }
     [[nodiscard]] std::span<const snap_setting> settings(const snap_filter& f) const noexcept {
         return table<snap_setting>(table_id::settings).subspan(f.settings.first, f.settings.count);
     }

@@ -28,6 +28,8 @@ private:
     route parse_route(const YAML::Node& n, const std::string& p);
     void parse_match(const YAML::Node& n, const std::string& p, route_match& m);
     void parse_action(const YAML::Node& n, const std::string& p, route_action& a);
+    void parse_filters(const YAML::Node& n, const std::string& p, std::vector<filter>& out);
+    void parse_limits(const YAML::Node& n, const std::string& p, listener& l);
     cluster parse_cluster(const YAML::Node& n, const std::string& p);
     rate_limit parse_rate_limit(const YAML::Node& n, const std::string& p);
 };
@@ -59,7 +61,7 @@ config parser::document(const YAML::Node& root) {
 
 listener parser::parse_listener(const YAML::Node& n, const std::string& p) {
     listener l;
-    if (!fields(n, p, {"name", "address", "port", "protocol"})) {
+    if (!fields(n, p, {"name", "address", "port", "protocol", "limits", "filters"})) {
         return l;
     }
     for (auto k : {"name", "address", "port"}) {
@@ -71,7 +73,44 @@ listener parser::parse_listener(const YAML::Node& n, const std::string& p) {
     choice<protocol>(
         n["protocol"], p + ".protocol",
         {{"http", protocol::http}, {"tcp", protocol::tcp}, {"binary", protocol::binary}}, l.proto);
+    if (n["limits"]) {
+        parse_limits(n["limits"], p + ".limits", l);
+    }
+    parse_filters(n["filters"], p + ".filters", l.filters);
     return l;
+}
+
+// Sizes in bytes. Lower bounds keep a limit from making the listener useless (a request line
+// shorter than "GET / HTTP/1.1"), upper bounds are what the codecs can hold.
+void parser::parse_limits(const YAML::Node& n, const std::string& p, listener& l) {
+    if (!fields(n, p,
+                {"max_request_line", "max_header_bytes", "max_headers", "max_frame_payload"})) {
+        return;
+    }
+    auto only_for = [&](const char* key, protocol want, const char* want_name) {
+        if (n[key] && l.proto != want) {
+            fail(n[key], p + "." + key,
+                 fmt::format("{} applies only to {} listeners (this one is {})", key, want_name,
+                             to_string(l.proto)));
+            return false;
+        }
+        return true;
+    };
+    if (only_for("max_request_line", protocol::http, "http")) {
+        integer(n["max_request_line"], p + ".max_request_line", 64, 1 << 20,
+                l.limits.max_request_line);
+    }
+    if (only_for("max_header_bytes", protocol::http, "http")) {
+        integer(n["max_header_bytes"], p + ".max_header_bytes", 1024, 16 << 20,
+                l.limits.max_header_bytes);
+    }
+    if (only_for("max_headers", protocol::http, "http")) {
+        integer(n["max_headers"], p + ".max_headers", 1, 128, l.limits.max_headers);
+    }
+    if (only_for("max_frame_payload", protocol::binary, "binary")) {
+        integer(n["max_frame_payload"], p + ".max_frame_payload", 1, 64 << 20,
+                l.limits.max_frame_payload);
+    }
 }
 
 route parser::parse_route(const YAML::Node& n, const std::string& p) {
@@ -91,9 +130,12 @@ route parser::parse_route(const YAML::Node& n, const std::string& p) {
 }
 
 void parser::parse_match(const YAML::Node& n, const std::string& p, route_match& m) {
-    if (!fields(n, p, {"host", "path", "method", "headers", "client_cidrs"})) {
+    if (!fields(n, p,
+                {"host", "path", "method", "headers", "client_cidrs", "listener", "command"})) {
         return;
     }
+    str(n["listener"], p + ".listener", m.listener);
+    integer(n["command"], p + ".command", 0, 255, m.command);
     std::string host;
     if (str(n["host"], p + ".host", host)) {
         // Host names are case-insensitive (RFC 9110 §4.2.3): store lower case so the dataplane
@@ -217,7 +259,11 @@ void parser::parse_action(const YAML::Node& n, const std::string& p, route_actio
             });
         }
     }
-    list(n["filters"], p + ".filters", [&](const YAML::Node& f, const std::string& fp) {
+    parse_filters(n["filters"], p + ".filters", a.filters);
+}
+
+void parser::parse_filters(const YAML::Node& n, const std::string& p, std::vector<filter>& out) {
+    list(n, p, [&](const YAML::Node& f, const std::string& fp) {
         filter fl;
         if (!fields(f, fp, {"name", "settings"})) {
             return;
@@ -242,7 +288,7 @@ void parser::parse_action(const YAML::Node& n, const std::string& p, route_actio
                 }
             }
         }
-        a.filters.push_back(std::move(fl));
+        out.push_back(std::move(fl));
     });
 }
 

@@ -1,7 +1,8 @@
 // The shared-memory contract between the control plane and the dataplane: the one header both
 // planes include. It fixes the byte layout of the two POSIX shm segments of an instance
 //   /dev/shm/sluice-<instance>-config   written by the control plane, mapped read-only by lcores
-//   /dev/shm/sluice-<instance>-stats    one 64-byte-aligned slot per lcore, written by that lcore
+//   /dev/shm/sluice-<instance>-stats    one 64-byte-aligned slot per lcore, written by that lcore,
+//                                       then the endpoint-health table (one dataplane thread)
 // and the publication protocol (docs/shm.md has the full story). Everything here is
 // standard-layout and trivially copyable, uses offsets and never pointers, and is pinned with
 // static_asserts so that a layout change cannot slip in without bumping abi_version.
@@ -17,7 +18,8 @@ namespace sluice::cp::shm {
 
 // Bump on any change to a struct in this file or to the meaning of a field. Attach refuses a
 // segment whose version differs (no compatibility window: both planes ship from one tree).
-inline constexpr std::uint32_t abi_version = 1;
+// 2: the stats segment gained the endpoint-health table (stats_header.endpoints_*).
+inline constexpr std::uint32_t abi_version = 2;
 
 // "SLUICECF" and "SLUICEST" read as little-endian u64: recognisable in a hexdump.
 inline constexpr std::uint64_t config_magic = 0x4643454349554c53ULL;
@@ -172,7 +174,10 @@ struct alignas(64) stats_header {
     std::uint32_t lcore_count;      // slots present
     std::uint32_t lcore_slot_size;  // sizeof(lcore_stats)
     std::uint64_t lcores_offset;    // from segment start
-    std::uint8_t reserved[24];
+    std::uint64_t endpoints_offset;        // endpoint_table_header, then its entries
+    std::uint32_t endpoint_capacity;       // entries present (endpoint_table_capacity)
+    std::uint32_t endpoint_entry_size;     // sizeof(endpoint_health)
+    std::uint8_t reserved[8];
 };
 static_assert(std::is_standard_layout_v<stats_header>);
 static_assert(sizeof(stats_header) == 64);
@@ -183,8 +188,91 @@ static_assert(offsetof(stats_header, segment_size) == 16);
 static_assert(offsetof(stats_header, lcore_count) == 24);
 static_assert(offsetof(stats_header, lcore_slot_size) == 28);
 static_assert(offsetof(stats_header, lcores_offset) == 32);
+static_assert(offsetof(stats_header, endpoints_offset) == 40);
+static_assert(offsetof(stats_header, endpoint_capacity) == 48);
+static_assert(offsetof(stats_header, endpoint_entry_size) == 52);
 
 inline constexpr std::uint64_t stats_lcores_offset = sizeof(stats_header);
+
+// ---- endpoint-health table (stats segment, after the lcore slots) -----------------------------
+
+// Rows in the table: process-wide, every endpoint of every cluster of the config in force.
+// 1024 covers the gateway's own limits several times over for typical configs (256 endpoints
+// per cluster, gateway_config.hh); endpoints beyond it are counted in `dropped`, not shown.
+inline constexpr std::uint32_t endpoint_table_capacity = 1024;
+// Cluster-name bytes kept per row; longer names are cut (endpoint_flag_name_truncated).
+inline constexpr std::uint32_t endpoint_name_bytes = 64;
+
+// Passive health (outlier detection), the breaker's od_state (dataplane/filters/breaker).
+enum class endpoint_outlier : std::uint32_t { closed = 0, open = 1, half_open = 2 };
+// Active health checks. Placeholder until the dataplane runs them: it writes `unknown`.
+enum class endpoint_active : std::uint32_t { unknown = 0, healthy = 1, unhealthy = 2 };
+inline constexpr std::uint32_t endpoint_flag_name_truncated = 1u << 0;
+
+// Written by ONE dataplane thread (the gateway's config builder), read by the control plane.
+// The whole table is covered by one seqcount (`seq`, odd while the writer rewrites it): a reader
+// copies the header's count and the rows and retries unless it saw the same even seq before
+// and after, so it never returns a torn table. Every field is an atomic word (relaxed loads and
+// release stores, as in lcore_stats) so that a reader racing the writer reads stale words, never
+// undefined ones.
+struct alignas(64) endpoint_table_header {
+    std::atomic<std::uint64_t> seq;                // seqcount over everything below and the rows
+    std::atomic<std::uint64_t> updated_ns;         // CLOCK_MONOTONIC of the last commit
+    std::atomic<std::uint64_t> config_generation;  // generation of the config described
+    std::atomic<std::int32_t> writer_pid;          // dataplane process; 0 = never written
+    std::atomic<std::uint32_t> count;              // valid rows, <= capacity
+    std::atomic<std::uint32_t> dropped;            // endpoints left out (table full)
+    std::uint32_t capacity;                        // endpoint_table_capacity (constant)
+    std::uint8_t reserved[24];
+};
+static_assert(std::is_standard_layout_v<endpoint_table_header>);
+static_assert(sizeof(endpoint_table_header) == 64);
+static_assert(offsetof(endpoint_table_header, seq) == 0);
+static_assert(offsetof(endpoint_table_header, updated_ns) == 8);
+static_assert(offsetof(endpoint_table_header, config_generation) == 16);
+static_assert(offsetof(endpoint_table_header, writer_pid) == 24);
+static_assert(offsetof(endpoint_table_header, count) == 28);
+static_assert(offsetof(endpoint_table_header, dropped) == 32);
+static_assert(offsetof(endpoint_table_header, capacity) == 36);
+
+// One endpoint. The name and address are byte arrays carried in u64 words (copied with memcpy,
+// so byte i of the name is byte i in memory whatever the host's endianness).
+struct alignas(64) endpoint_health {
+    std::atomic<std::uint64_t> cluster[endpoint_name_bytes / 8];  // NUL-padded, not terminated
+    std::atomic<std::uint64_t> address[2];         // 16 bytes, network order; IPv4 in bytes 0..3
+    std::atomic<std::uint64_t> ejected_until_ns;   // CLOCK_MONOTONIC end of ejection; 0 = none
+    std::atomic<std::uint32_t> times_ejected;
+    std::atomic<std::uint32_t> consecutive_failures;
+    std::atomic<std::uint32_t> port;            // host order
+    std::atomic<std::uint32_t> family;          // 4 or 6
+    std::atomic<std::uint32_t> outlier_state;   // endpoint_outlier
+    std::atomic<std::uint32_t> active_health;   // endpoint_active
+    std::atomic<std::uint32_t> endpoint_index;  // position in the cluster's endpoint list
+    std::atomic<std::uint32_t> flags;           // endpoint_flag_*
+    std::uint8_t reserved[8];
+};
+static_assert(std::is_standard_layout_v<endpoint_health>);
+static_assert(sizeof(endpoint_health) == 128);
+static_assert(offsetof(endpoint_health, cluster) == 0);
+static_assert(offsetof(endpoint_health, address) == 64);
+static_assert(offsetof(endpoint_health, ejected_until_ns) == 80);
+static_assert(offsetof(endpoint_health, times_ejected) == 88);
+static_assert(offsetof(endpoint_health, consecutive_failures) == 92);
+static_assert(offsetof(endpoint_health, port) == 96);
+static_assert(offsetof(endpoint_health, family) == 100);
+static_assert(offsetof(endpoint_health, outlier_state) == 104);
+static_assert(offsetof(endpoint_health, active_health) == 108);
+static_assert(offsetof(endpoint_health, endpoint_index) == 112);
+static_assert(offsetof(endpoint_health, flags) == 116);
+
+// The table sits right after the last lcore slot; rows follow its header.
+constexpr std::uint64_t stats_endpoints_offset(std::uint32_t lcore_count) noexcept {
+    return stats_lcores_offset + std::uint64_t{lcore_count} * sizeof(lcore_stats);
+}
+constexpr std::uint64_t stats_segment_size(std::uint32_t lcore_count) noexcept {
+    return stats_endpoints_offset(lcore_count) + sizeof(endpoint_table_header) +
+           std::uint64_t{endpoint_table_capacity} * sizeof(endpoint_health);
+}
 
 // FNV-1a 64 over a payload: cheap, dependency-free, good enough to catch a torn or reused slot.
 inline std::uint64_t fnv1a64(const void* data, std::size_t len) noexcept {

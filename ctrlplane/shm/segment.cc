@@ -253,8 +253,17 @@ result<void> check_stats_header(const stats_header& h, std::size_t file_size,
                         sizeof(stats_header), sizeof(lcore_stats), max_lcores),
             error_kind::abi};
     }
-    if (h.segment_size != file_size ||
-        file_size < stats_lcores_offset + std::uint64_t{h.lcore_count} * sizeof(lcore_stats)) {
+    if (h.endpoints_offset != stats_endpoints_offset(h.lcore_count) ||
+        h.endpoint_capacity != endpoint_table_capacity ||
+        h.endpoint_entry_size != sizeof(endpoint_health)) {
+        return error{fmt::format("shm segment {}: endpoint table layout mismatch at ABI version "
+                                 "{}: offset {}, {} rows of {} bytes; this build expects {}, {}, {}",
+                                 path, h.abi_version, h.endpoints_offset, h.endpoint_capacity,
+                                 h.endpoint_entry_size, stats_endpoints_offset(h.lcore_count),
+                                 endpoint_table_capacity, sizeof(endpoint_health)),
+                     error_kind::abi};
+    }
+    if (h.segment_size != file_size || file_size < stats_segment_size(h.lcore_count)) {
         return error{fmt::format("shm segment {}: header says {} bytes for {} lcores but the file "
                                  "has {}",
                                  path, h.segment_size, h.lcore_count, file_size),
@@ -301,7 +310,7 @@ result<mapping> open_stats(const segment_options& o, access a) {
         return error{
             fmt::format("lcore_count {} out of range: expected 1..{}", o.lcore_count, max_lcores)};
     }
-    const std::size_t size = stats_lcores_offset + std::size_t{o.lcore_count} * sizeof(lcore_stats);
+    const std::size_t size = stats_segment_size(o.lcore_count);
     const std::uint32_t n = o.lcore_count;
     auto init = [n](void* addr, std::size_t sz) {
         auto* h = new (addr) stats_header{};
@@ -315,6 +324,16 @@ result<mapping> open_stats(const segment_options& o, access a) {
         auto* base = static_cast<std::byte*>(addr) + stats_lcores_offset;
         for (std::uint32_t i = 0; i < n; ++i) {
             new (base + i * sizeof(lcore_stats)) lcore_stats{};
+        }
+        h->endpoints_offset = stats_endpoints_offset(n);
+        h->endpoint_capacity = endpoint_table_capacity;
+        h->endpoint_entry_size = sizeof(endpoint_health);
+        auto* tbl = static_cast<std::byte*>(addr) + h->endpoints_offset;
+        auto* th = new (tbl) endpoint_table_header{};
+        th->capacity = endpoint_table_capacity;
+        for (std::uint32_t i = 0; i < endpoint_table_capacity; ++i) {
+            new (tbl + sizeof(endpoint_table_header) + i * sizeof(endpoint_health))
+                endpoint_health{};
         }
     };
     auto check = [](const void* addr, std::size_t sz, const std::string& p) {

@@ -72,6 +72,12 @@ bool stats_reader::all_applied(std::uint64_t gen, std::uint64_t now_ns,
     return any;
 }
 
+endpoint_table_reader stats_reader::endpoint_table() const noexcept {
+    const auto* base = static_cast<const std::byte*>(map_.data()) + hdr_->endpoints_offset;
+    return {reinterpret_cast<const endpoint_table_header*>(base),
+            reinterpret_cast<const endpoint_health*>(base + sizeof(endpoint_table_header))};
+}
+
 bool stats_reader::read_counters(std::uint32_t lcore, lcore_counters& out,
                                  int max_tries) const noexcept {
     if (lcore >= hdr_->lcore_count) {

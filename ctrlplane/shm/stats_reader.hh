@@ -6,6 +6,7 @@
 
 #include "ctrlplane/result.hh"
 #include "ctrlplane/shm/contract.hh"
+#include "ctrlplane/shm/endpoint_table.hh"
 #include "ctrlplane/shm/segment.hh"
 
 namespace sluice::cp::shm {
@@ -61,6 +62,9 @@ public:
     // max_tries rounds, in which case `out` holds a possibly mixed but per-word valid copy.
     [[nodiscard]] bool read_counters(std::uint32_t lcore, lcore_counters& out,
                                      int max_tries = 64) const noexcept;
+
+    // The endpoint-health table (written by the dataplane's config builder).
+    [[nodiscard]] endpoint_table_reader endpoint_table() const noexcept;
 
     [[nodiscard]] int fd() const noexcept { return map_.fd(); }
     [[nodiscard]] const lcore_stats& slot(std::uint32_t lcore) const noexcept {

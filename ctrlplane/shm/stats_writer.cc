@@ -22,6 +22,12 @@ stats_segment::stats_segment(mapping m) noexcept
       lcores_(reinterpret_cast<lcore_stats*>(static_cast<std::byte*>(map_.data()) +
                                              stats_lcores_offset)) {}
 
+endpoint_table_writer stats_segment::endpoint_table() noexcept {
+    auto* base = static_cast<std::byte*>(map_.data()) + hdr_->endpoints_offset;
+    return {reinterpret_cast<endpoint_table_header*>(base),
+            reinterpret_cast<endpoint_health*>(base + sizeof(endpoint_table_header))};
+}
+
 result<lcore_stats_writer> stats_segment::register_lcore(std::uint32_t lcore,
                                                          std::uint64_t now_ns) {
     if (lcore >= hdr_->lcore_count) {

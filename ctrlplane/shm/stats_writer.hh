@@ -10,6 +10,7 @@
 
 #include "ctrlplane/result.hh"
 #include "ctrlplane/shm/contract.hh"
+#include "ctrlplane/shm/endpoint_table.hh"
 #include "ctrlplane/shm/segment.hh"
 
 namespace sluice::cp::shm {
@@ -85,6 +86,10 @@ public:
                                                             std::uint64_t now_ns);
 
     [[nodiscard]] std::uint32_t lcore_count() const noexcept { return hdr_->lcore_count; }
+
+    // The endpoint-health table's writer. Exactly one thread of the process may use it (the
+    // gateway's config builder); the handle stays valid while this stats_segment lives.
+    [[nodiscard]] endpoint_table_writer endpoint_table() noexcept;
 
 private:
     explicit stats_segment(mapping m) noexcept;

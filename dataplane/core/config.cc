@@ -303,6 +303,12 @@ result<parse_outcome> parse_options(int argc, char** argv) {
         });
     app.add_option("--shm-dir", out.config.shm_dir,
                    "directory of the shared-memory segments (default /dev/shm)");
+    bool no_gateway = false;
+    app.add_flag("--no-gateway", no_gateway,
+                 "attach to the control plane for stats only; do not serve its listeners");
+    app.add_option("--access-log", out.config.access_log,
+                   "file the accesslog filter appends JSON lines to ('-': stdout; default: none, "
+                   "records are counted as dropped)");
     add_app_option(app, out.config);
     try {
         app.parse(argc, argv);
@@ -314,6 +320,7 @@ result<parse_outcome> parse_options(int argc, char** argv) {
         return error{std::string(e.what()) + " (see --help)"};
     }
     out.config.ttl = static_cast<std::uint8_t>(ttl);
+    out.config.gateway = !no_gateway;
     for (std::size_t i = 0; i < ports.size(); ++i) {
         auto p = parse_port_spec(ports[i], "--port #" + std::to_string(i + 1));
         if (!p) {

@@ -58,6 +58,8 @@ struct dp_config {
     std::string instance;                // control-plane instance: shm segments to attach
     std::string shm_dir = "/dev/shm";    // where those segments live (tests use a temp dir)
     std::string xdp_prog;                // BPF object for afxdp ports; "": the default one
+    bool gateway = true;                 // run the gateway when attached to a control plane
+    std::string access_log;              // accesslog filter output ("-": stdout); "": none
     // TCP test applications (issue 3), each "tcp-echo:PORT", "tcp-source:PORT:BYTES" or
     // "tcp-sink:PORT" (dataplane/apps/tcp_apps.hh), validated at parse time.
     std::vector<std::string> apps;

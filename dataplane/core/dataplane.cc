@@ -13,6 +13,7 @@
 #include <set>
 
 #include "../apps/tcp_apps.hh"
+#include "../proxy/binary/crc32.hh"
 #include "log.hh"
 #include "shm_link.hh"
 
@@ -265,7 +266,66 @@ status dataplane::setup() {
         log::info("control plane: attached instance {} ({}), {} worker slot(s) registered",
                   cfg_.instance, cfg_.shm_dir, workers_.size());
     }
-    return start_apps();
+    if (auto s = start_apps(); !s) {
+        return s;
+    }
+    return start_gateway();
+}
+
+status dataplane::start_gateway() {
+    if (shm_ == nullptr || !cfg_.gateway) {
+        return ok_status();
+    }
+    const auto crc = proxy::binary::crc_init();  // rte_net_crc's SIMD choice, after EAL init
+    log::info("gateway: binary-protocol CRC-32 via rte_net_crc ({})",
+              crc == proxy::binary::crc_impl::avx512 ? "avx512"
+              : crc == proxy::binary::crc_impl::sse42 ? "sse4.2" : "scalar");
+    gw_services_ = std::make_unique<proxy::gateway_services>();
+    for (auto& w : workers_) {
+        auto& ps = gw_services_->worker_ports.emplace_back();
+        for (const auto& b : w->bindings()) {
+            for (const auto& ifc : ifaces_) {
+                if (ifc->port_id == b.port) {
+                    ps.push_back({ifc->port_id, ifc->addr, ifc->netmask, ifc->gateway});
+                }
+            }
+        }
+    }
+    if (!cfg_.access_log.empty()) {
+        auto log = filters::access_log::open(cfg_.access_log, 8192, SOCKET_ID_ANY);
+        if (!log) {
+            return error{"--access-log " + cfg_.access_log + ": " + log.message()};
+        }
+        gw_services_->access_log = std::move(log).value();
+    }
+    // Verdicts for XDP from the workers' filters to the builder thread (services.hh).
+    gw_services_->verdicts = rte_ring_create_elem(
+        "sl_gw_verdicts", sizeof(proxy::gateway_services::verdict_req), 4096, SOCKET_ID_ANY,
+        RING_F_SC_DEQ);
+    if (gw_services_->verdicts == nullptr) {
+        return error{std::string("gateway: verdict ring: ") + rte_strerror(rte_errno)};
+    }
+    gw_hub_ = std::make_unique<proxy::config_hub>(shm_->config(),
+                                                  static_cast<unsigned>(workers_.size()),
+                                                  *gw_services_);
+    gw_hub_->publish_health(shm_->endpoint_table());  // sluicectl cluster health
+    proxy::gateway_params gp;
+    // Half the TCP table for clients, half for upstream connections.
+    const std::uint32_t tcbs = net::tcp::tcp_params{}.max_connections;
+    gp.max_sessions = tcbs / 2;
+    gp.max_upstreams = tcbs / 2;
+    gp.max_requests = tcbs / 2;
+    for (std::size_t i = 0; i < workers_.size(); ++i) {
+        auto& w = workers_[i];
+        gateways_.push_back(std::make_unique<proxy::gateway>(
+            w->tcp(), w->stack().pool(), *gw_hub_, static_cast<unsigned>(i),
+            w->shm(), gp, *gw_services_));
+        w->attach_gateway(gateways_.back().get());
+    }
+    gw_hub_->start();
+    log::info("gateway: on {} worker(s); config builder started (generation {})",
+              workers_.size(), gw_hub_->current() != nullptr ? gw_hub_->current()->generation : 0);
+    return ok_status();
 }
 
 status dataplane::start_apps() {
@@ -359,12 +419,18 @@ std::uint64_t dataplane::shutdown() {
         rte_eal_mp_wait_lcore();
         launched_ = false;
     }
+    if (gw_hub_ != nullptr) {
+        gw_hub_->stop();
+    }
     if (shm_ != nullptr) {
         shm_->deregister_all();  // the control plane stops waiting for these lcores at once
     }
     std::uint64_t leaked = 0;
     if (!ports_.empty()) {
         dump_stats();  // final figures, while the ports can still report theirs
+    }
+    for (auto& g : gateways_) {
+        g->release();  // mbufs the gateway holds (receive queues), before the pools are checked
     }
     for (auto& w : workers_) {
         w->stack().release();
@@ -414,6 +480,12 @@ std::uint64_t dataplane::shutdown() {
     }
     umem_pools_.clear();
     workers_.clear();
+    gateways_.clear();
+    gw_hub_.reset();  // frees compiled configs (filters release limiters and breakers)
+    if (gw_services_ != nullptr) {
+        rte_ring_free(gw_services_->verdicts);
+    }
+    gw_services_.reset();
     ifaces_.clear();
     return leaked;
 }

@@ -18,6 +18,9 @@
 #include "port.hh"
 #include "result.hh"
 #include "shm_link.hh"
+#include "../proxy/config_hub.hh"
+#include "../proxy/gateway.hh"
+#include "../proxy/services.hh"
 #include "worker.hh"
 
 namespace sluice::dp::core {
@@ -51,6 +54,7 @@ public:
 
 private:
     [[nodiscard]] status start_apps();
+    [[nodiscard]] status start_gateway();
     [[nodiscard]] status create_pools(const std::vector<unsigned>& worker_lcores,
                                       const std::vector<std::uint16_t>& port_ids,
                                       const std::vector<std::vector<unsigned>>& serving);
@@ -66,6 +70,11 @@ private:
     // TCP test applications (--app), one handler per worker and app; declared before workers_
     // so that they outlive every connection.
     std::vector<std::unique_ptr<net::tcp::tcp_handler>> apps_;
+    // The gateway (issue 6): shared services, the config builder, one gateway per worker.
+    // Declared before workers_ so that they are destroyed after them.
+    std::unique_ptr<proxy::gateway_services> gw_services_;
+    std::unique_ptr<proxy::config_hub> gw_hub_;
+    std::vector<std::unique_ptr<proxy::gateway>> gateways_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::unique_ptr<shm_link> shm_;  // set when attached to a control-plane instance
     bool launched_ = false;

@@ -50,6 +50,21 @@ public:
     // moved since the last call.
     void tick(std::uint64_t now_tsc, const net::stack& s, const lcore_stats& ls) noexcept;
 
+    // The gateway's path: it reports the generation of the compiled config it switched to.
+    void report_applied(std::uint64_t gen) noexcept {
+        stats_.report_applied(gen);
+        stats_.add(cp::shm::counter::config_switches);
+    }
+    // Counter updates outside tick() go between begin() and commit() (the slot's seqcount).
+    void begin() noexcept { stats_.begin(); }
+    void commit() noexcept { stats_.commit(); }
+    void add(cp::shm::counter c, std::uint64_t n) noexcept { stats_.add(c, n); }
+    void record_latency(std::uint64_t ns) noexcept {
+        stats_.begin();
+        stats_.record_latency(ns);
+        stats_.commit();
+    }
+
     [[nodiscard]] std::uint64_t generation() const noexcept { return cursor_.generation(); }
     [[nodiscard]] const cp::shm::config_cursor& cursor() const noexcept { return cursor_; }
     void deregister() noexcept { stats_.deregister(); }
@@ -76,6 +91,12 @@ public:
 
     // Claims the stats slot of `lcore` and returns the worker's link (owned here).
     [[nodiscard]] result<lcore_link*> register_worker(unsigned lcore);
+    [[nodiscard]] const cp::shm::config_reader& config() const noexcept { return cfg_; }
+    // The stats segment's endpoint-health table. Give it to exactly one thread (the gateway's
+    // config builder: config_hub::publish_health); valid while this shm_link lives.
+    [[nodiscard]] cp::shm::endpoint_table_writer endpoint_table() noexcept {
+        return st_.endpoint_table();
+    }
     // Releases every slot (clean shutdown), so the control plane stops waiting for them.
     void deregister_all() noexcept;
 

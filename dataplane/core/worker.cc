@@ -2,6 +2,7 @@
 #include "worker.hh"
 
 #include "shm_link.hh"
+#include "../proxy/gateway.hh"
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -88,7 +89,9 @@ void worker::start() noexcept {
 
 std::uint32_t worker::poll_once(std::uint64_t now) noexcept {
     std::uint32_t total = 0;
-    if (shm_ != nullptr) {
+    if (gw_ != nullptr) {
+        gw_->poll();  // the compiled-config check, between bursts
+    } else if (shm_ != nullptr) {
         shm_->poll();  // the generation check, between bursts
     }
     rte_mbuf* pkts[net::burst_size];
@@ -106,6 +109,9 @@ std::uint32_t worker::poll_once(std::uint64_t now) noexcept {
             shm_->tick(now, stack_, stats_);
         }
         tcp_->tick(now);  // the TCP timer wheel advances in 1 ms ticks
+        if (gw_ != nullptr) {
+            gw_->tick(now);
+        }
         next_timer_ = now + timer_cycles_;
     }
     stack_.flush();

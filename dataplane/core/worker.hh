@@ -22,6 +22,11 @@
 namespace sluice::dp::core {
 
 class lcore_link;
+}
+namespace sluice::dp::proxy {
+class gateway;
+}
+namespace sluice::dp::core {
 
 struct rx_binding {
     std::uint16_t port = 0;
@@ -62,6 +67,10 @@ public:
     void announce_on(std::uint16_t port) { announce_.push_back(port); }
     // Links the worker to the control plane's shared memory (optional; see shm_link.hh).
     void link_shm(lcore_link* l) noexcept { shm_ = l; }
+    [[nodiscard]] lcore_link* shm() const noexcept { return shm_; }
+    // Runs the gateway on this worker (optional). With a gateway, config adoption and the
+    // applied-generation report go through it (it switches to compiled configs).
+    void attach_gateway(proxy::gateway* g) noexcept { gw_ = g; }
     // Setup: `fn(ctx, *this)` runs once on this worker's lcore when it starts, after its TCP
     // clock is set (e.g. a TCP application's active opens).
     using start_hook_fn = void (*)(void* ctx, worker& w);
@@ -100,6 +109,7 @@ private:
     std::vector<std::pair<start_hook_fn, void*>> start_hooks_;
     rte_ring* ring_ = nullptr;
     lcore_link* shm_ = nullptr;
+    proxy::gateway* gw_ = nullptr;
     std::uint64_t next_timer_ = 0;
     std::uint64_t timer_cycles_ = 0;
     lcore_stats stats_;

@@ -47,6 +47,8 @@ using neighbor_learned_fn = void (*)(void* ctx, std::uint16_t port, rte_be32_t i
 class stack {
 public:
     explicit stack(const stack_params& p) : params_(p) {}
+    // The worker's mbuf pool (what this stack allocates from).
+    [[nodiscard]] rte_mempool* pool() const noexcept { return params_.pool; }
     ~stack();
     stack(const stack&) = delete;
     stack& operator=(const stack&) = delete;

@@ -23,7 +23,7 @@
 #define SLUICE_STATIC_ASSERT _Static_assert
 #endif
 
-#define SLUICE_XDP_ABI_VERSION 1
+#define SLUICE_XDP_ABI_VERSION 2 /* 2: sl_svc_fast + sl_svc_ports (IPv4 service fast path) */
 
 /* Program name as the kernel reports it (BPF_OBJ_NAME_LEN = 16, so at most 15
  * characters). The loader identifies a stale Sluice program by this name. */
@@ -37,6 +37,9 @@
 #define SLUICE_XDP_MAX_BLOCKS 16384      /* CIDRs per family */
 #define SLUICE_XDP_MAX_SYN_SOURCES 65536 /* LRU: sources with a live SYN bucket */
 #define SLUICE_XDP_MAX_GW_VERDICTS 65536 /* LRU: sources with a gateway verdict */
+/* IPv4 service addresses the program matches without a hash lookup (sl_svc_fast). One
+ * bit each in a u16 port mask. A host with more falls back to sl_services (SVC_HASH). */
+#define SLUICE_XDP_FAST_ADDRS 16
 
 /* Token-bucket limits the loader enforces so the program's fixed-point arithmetic
  * cannot overflow a u64: burst * 1e9 <= 1e15 and elapsed * rate stays below it. */
@@ -78,6 +81,13 @@ enum sluice_xdp_counter {
 #define SLUICE_XDP_F_BLOCK_V4 (1u << 0)
 #define SLUICE_XDP_F_BLOCK_V6 (1u << 1)
 #define SLUICE_XDP_F_GW_VERDICTS (1u << 2)
+/* Set: IPv4 services are looked up in the sl_services hash (and ARP/ICMP targets in
+ * sl_svc_addr4), because the fast tables could not hold them all (more than
+ * SLUICE_XDP_FAST_ADDRS addresses, or 0.0.0.0). Clear: sl_svc_fast + sl_svc_ports are
+ * authoritative for IPv4. A hash lookup is a helper call: about 20-30 ns per packet on a
+ * kernel with SRSO "safe RET" (measured in bench/ebpf, docs/performance.md); the fast
+ * tables are ARRAY maps, whose lookups the verifier inlines. */
+#define SLUICE_XDP_F_SVC_HASH (1u << 3)
 
 /* Config slot 0 of the sl_config ARRAY map. Zero means "disabled". */
 struct sluice_xdp_config {
@@ -108,6 +118,22 @@ struct sluice_xdp_service_value {
 	__u32 flags;      /* reserved, zero */
 };
 SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_service_value) == 8, "service value layout");
+
+/* sl_svc_fast slot 0: the IPv4 service addresses, network order; 0 = free slot. A slot
+ * keeps its index while the address has services, so port masks never need rewriting. */
+struct sluice_xdp_svc_fast {
+	__u32 addr4[SLUICE_XDP_FAST_ADDRS];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_svc_fast) == 4 * SLUICE_XDP_FAST_ADDRS,
+		     "svc fast layout");
+
+/* sl_svc_ports, indexed by destination port (host order, 0..65535): bit i set = addr4[i]
+ * has a service on this port and protocol. */
+struct sluice_xdp_port_slots {
+	__u16 tcp;
+	__u16 udp;
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_port_slots) == 4, "port slots layout");
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires
  * (struct bpf_lpm_trie_key in linux/bpf.h). Value is a __u32 (reserved, 1). */

@@ -3,9 +3,7 @@
 // namespace, entered with setns() so bpffs stays visible, unlike `ip netns exec`); the
 // other commands act on the maps pinned under --pin-root. Single-threaded.
 // Exit status: 0 done, 1 the operation failed (reason on stderr), 2 bad usage.
-#include <fcntl.h>
 #include <net/if.h>
-#include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -18,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "verdict_writer.hh"
+#include "xdp_admin.hh"
 #include "xdp_program.hh"
 
 namespace {
@@ -29,12 +29,13 @@ constexpr const char* usage_text =
     "  attach IFACE [native|skb|auto] [--hold]   load and attach (replaces a stale Sluice program);\n"
     "                                  --hold stays until SIGINT/SIGTERM, then detaches\n"
     "  detach IFACE                    detach the Sluice program (refuses a foreign one)\n"
-    "  status IFACE                    show what is attached\n"
+    "  status [IFACE]                  show what is attached (to IFACE, or to every\n"
+    "                                  interface of the namespace) and the maps' contents\n"
     "  stats                           summed per-CPU counters\n"
     "  block CIDR | unblock CIDR | blocks\n"
     "  syn-limit RATE BURST            SYN/s per source to services; RATE 0 disables\n"
     "  service add|del ADDR PORT tcp|udp [ID]\n"
-    "  gateway ADDR TTL_MS [rate-limited|blocked]\n"
+    "  gateway ADDR TTL_MS [rate-limited|blocked] | gateway del ADDR | gateway list\n"
     "  unpin                           remove the pinned maps\n"
     "defaults: --pin-root /sys/fs/bpf (what DPDK's af_xdp PMD uses)\n";
 
@@ -50,32 +51,15 @@ int fail(const std::string& msg) {
 
 int done(const status& st) { return st.ok() ? 0 : fail(st.message()); }
 
-// Whole-string decimal in [lo, hi]; names the argument when it is not.
-bool parse_num(const std::string& what, const std::string& text, long long lo, long long hi,
-               long long* out) {
-    char* end = nullptr;
-    errno = 0;
-    const long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || errno != 0 || v < lo || v > hi) {
-        std::fprintf(stderr, "sluice-xdp: %s '%s' must be an integer in %lld..%lld\n",
-                     what.c_str(), text.c_str(), lo, hi);
+// parse_uint() for the command line: prints the precise message, returns false on error.
+bool parse_num(const std::string& what, const std::string& text, std::uint64_t lo,
+               std::uint64_t hi, std::uint64_t* out) {
+    auto v = parse_uint(what, text, lo, hi);
+    if (!v) {
+        std::fprintf(stderr, "sluice-xdp: %s\n", v.message().c_str());
         return false;
     }
-    *out = v;
-    return true;
-}
-
-bool enter_netns(const std::string& name, std::string* err) {
-    const std::string path = "/var/run/netns/" + name;
-    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-        *err = errno_message("enter network namespace " + path, errno);
-        if (fd >= 0) {
-            close(fd);
-        }
-        return false;
-    }
-    close(fd);
+    *out = v.value();
     return true;
 }
 
@@ -157,12 +141,39 @@ int cmd_status(const std::string& iface) {
     return 0;
 }
 
-int cmd_maps(const std::vector<std::string>& a, const std::string& pin_root) {
-    auto m = xdp_maps::open_pinned(pin_root);
-    if (!m) {
-        return fail(m.message());
+// `status` without an interface: every Sluice program in the namespace, and what the maps
+// under pin_root hold (the same overview as `sluicectl xdp status`).
+int cmd_overview(const std::string& pin_root) {
+    auto m = open_admin_maps(pin_root);
+    if (!m.maps) {
+        return fail(m.message);
     }
-    xdp_maps& maps = m.value();
+    auto o = read_overview(*m.maps);
+    if (!o) {
+        return fail(o.message());
+    }
+    for (const auto& p : o->attached) {
+        std::printf("attached %s prog_id=%u mode=%s maps=%s\n", p.ifname.c_str(), p.prog_id,
+                    p.native ? "native" : "skb", p.uses_these_maps ? "these" : "other");
+    }
+    if (o->attached.empty()) {
+        std::printf("attached none (in this network namespace)\n");
+    }
+    std::printf("syn_limit rate=%u burst=%u\n", o->config.syn_rate, o->config.syn_burst);
+    for (const auto& e : o->services) {
+        std::printf("service %s id=%u\n", e.svc.to_string().c_str(), e.service_id);
+    }
+    std::printf("blocks %zu\ngateway_verdicts %zu\n", o->blocks.size(),
+                o->gateway_verdicts_live);
+    return 0;
+}
+
+int cmd_maps(const std::vector<std::string>& a, const std::string& pin_root) {
+    auto m = open_admin_maps(pin_root);
+    if (!m.maps) {
+        return fail(m.message);
+    }
+    xdp_maps& maps = *m.maps;
     const std::string& cmd = a[0];
     if (cmd == "stats") {
         auto s = maps.read_stats();
@@ -194,8 +205,8 @@ int cmd_maps(const std::vector<std::string>& a, const std::string& pin_root) {
         return done(cmd == "block" ? maps.block(c.value()) : maps.unblock(c.value()));
     }
     if (cmd == "syn-limit" && a.size() == 3) {
-        long long rate = 0;
-        long long burst = 0;
+        std::uint64_t rate = 0;
+        std::uint64_t burst = 0;
         if (!parse_num("RATE", a[1], 0, UINT32_MAX, &rate) ||
             !parse_num("BURST", a[2], 0, UINT32_MAX, &burst)) {
             return 2;
@@ -208,8 +219,8 @@ int cmd_maps(const std::vector<std::string>& a, const std::string& pin_root) {
         if (!addr) {
             return usage(addr.message());
         }
-        long long port = 0;
-        long long id = 0;
+        std::uint64_t port = 0;
+        std::uint64_t id = 0;
         if (!parse_num("PORT", a[3], 1, 65535, &port) ||
             (a.size() > 5 && !parse_num("ID", a[5], 0, UINT32_MAX, &id))) {
             return 2;
@@ -222,20 +233,40 @@ int cmd_maps(const std::vector<std::string>& a, const std::string& pin_root) {
         return done(a[1] == "add" ? maps.add_service(s, static_cast<std::uint32_t>(id))
                                   : maps.remove_service(s));
     }
-    if (cmd == "gateway" && a.size() >= 3) {
+    if (cmd == "gateway" && a.size() == 2 && a[1] == "list") {
+        auto l = live_gateway_verdicts(maps);
+        if (!l) {
+            return fail(l.message());
+        }
+        for (const auto& v : l.value()) {
+            std::printf("%s %s %llu\n", v.src.to_string().c_str(),
+                        std::string(reason_name(v.reason)).c_str(),
+                        static_cast<unsigned long long>(v.remaining_ms));
+        }
+        return 0;
+    }
+    if (cmd == "gateway" && a.size() == 3 && a[1] == "del") {
+        auto addr = ip_addr::parse(a[2]);
+        if (!addr) {
+            return usage(addr.message());
+        }
+        return done(maps.remove_gateway_verdict(addr.value()));
+    }
+    if (cmd == "gateway" && a.size() >= 3 && a.size() <= 4) {
         auto addr = ip_addr::parse(a[1]);
         if (!addr) {
             return usage(addr.message());
         }
-        long long ttl_ms = 0;
-        // Upper bound: one year, far beyond any gateway penalty.
-        if (!parse_num("TTL_MS", a[2], 1, 365LL * 24 * 3600 * 1000, &ttl_ms)) {
+        std::uint64_t ttl_ms = 0;
+        if (!parse_num("TTL_MS", a[2], 1, verdict_writer::max_ttl_ms, &ttl_ms)) {
             return 2;
         }
-        const auto ttl = std::chrono::milliseconds(ttl_ms);
-        const auto reason = a.size() > 3 && a[3] == "blocked" ? gateway_reason::blocked
-                                                              : gateway_reason::rate_limited;
-        return done(maps.add_gateway_verdict(addr.value(), ttl, reason));
+        const auto reason = a.size() > 3 ? parse_reason(a[3]) : gateway_reason::rate_limited;
+        if (!reason) {
+            return usage("gateway: reason '" + a[3] + "' must be rate-limited or blocked");
+        }
+        return done(maps.add_gateway_verdict(addr.value(), std::chrono::milliseconds(ttl_ms),
+                                             *reason));
     }
     return usage("bad arguments for '" + cmd + "'");
 }
@@ -272,9 +303,8 @@ int main(int argc, char** argv) {
         return usage("no command");
     }
     if (!netns.empty()) {
-        std::string err;
-        if (!enter_netns(netns, &err)) {
-            return fail(err);
+        if (auto st = enter_netns(netns); !st) {
+            return fail(st.message());
         }
     }
     const std::string cmd = args[0];
@@ -289,6 +319,9 @@ int main(int argc, char** argv) {
     }
     if (cmd == "status" && args.size() == 1) {
         return cmd_status(args[0]);
+    }
+    if (cmd == "status" && args.empty()) {
+        return cmd_overview(pin_root);
     }
     if (cmd == "unpin") {
         return cmd_unpin(pin_root);

@@ -2,6 +2,8 @@
 // bpf(2) syscalls, never on a packet path.
 #include "xdp_maps.hh"
 
+#include "map_ops.hh"
+
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -28,7 +30,12 @@ sluice_xdp_addr make_addr(const ip_addr& a) {
     return k;
 }
 
-std::string describe(const service& s) {
+std::string describe(const service& s) { return s.to_string(); }
+
+}  // namespace
+
+std::string service::to_string() const {
+    const service& s = *this;
     std::string out = s.proto == l4_proto::tcp ? "tcp " : "udp ";
     if (s.addr.is_v4) {
         out += s.addr.to_string();
@@ -42,6 +49,35 @@ std::string describe(const service& s) {
     return out;
 }
 
+namespace {
+
+ip_addr from_key(const std::uint8_t (&b)[16]) {
+    ip_addr a;
+    std::memcpy(a.bytes.data(), b, 16);
+    static constexpr std::uint8_t mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    a.is_v4 = std::memcmp(b, mapped_prefix, 12) == 0;
+    return a;
+}
+
+// Key and value sizes of each map, in map_index order (ebpf/xdp/maps.h); for PERCPU_ARRAY
+// the kernel reports the per-CPU value size.
+struct map_shape {
+    std::uint32_t key;
+    std::uint32_t value;
+};
+constexpr std::array<map_shape, xdp_map_count> expected_shapes = {{
+    {sizeof(sluice_xdp_service_key), sizeof(sluice_xdp_service_value)},
+    {4, 4},
+    {sizeof(sluice_xdp_lpm_v4), 4},
+    {sizeof(sluice_xdp_lpm_v6), 4},
+    {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_syn_bucket)},
+    {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_gw_verdict)},
+    {4, sizeof(sluice_xdp_config)},
+    {4, 8},
+    {4, sizeof(sluice_xdp_svc_fast)},
+    {4, sizeof(sluice_xdp_port_slots)},
+}};
+
 std::uint32_t v4_key(const ip_addr& a) {
     std::uint32_t k = 0;
     std::memcpy(&k, &a.bytes[12], 4);
@@ -50,19 +86,20 @@ std::uint32_t v4_key(const ip_addr& a) {
 
 }  // namespace
 
-const std::array<const char*, 8>& xdp_maps::map_names() {
+const std::array<const char*, xdp_map_count>& xdp_maps::map_names() {
     // Order matches map_index. Names as in ebpf/xdp/maps.h.
-    static const std::array<const char*, 8> names = {
+    static const std::array<const char*, xdp_map_count> names = {
         "sl_services",   "sl_svc_addr4",  "sl_block_v4", "sl_block_v6",
         "sl_syn_bucket", "sl_gw_verdict", "sl_config",   "sl_stats",
+        "sl_svc_fast",   "sl_svc_ports",
     };
     return names;
 }
 
-xdp_maps xdp_maps::adopt(std::array<unique_fd, 8> fds) { return xdp_maps(std::move(fds)); }
+xdp_maps xdp_maps::adopt(std::array<unique_fd, xdp_map_count> fds) { return xdp_maps(std::move(fds)); }
 
 result<xdp_maps> xdp_maps::open_pinned(const std::string& pin_root) {
-    std::array<unique_fd, 8> fds;
+    std::array<unique_fd, xdp_map_count> fds;
     for (std::size_t i = 0; i < fds.size(); ++i) {
         const std::string path = pin_root + "/" + map_names()[i];
         const int fd = bpf_obj_get(path.c_str());
@@ -72,6 +109,21 @@ result<xdp_maps> xdp_maps::open_pinned(const std::string& pin_root) {
                                        errno)};
         }
         fds[i].reset(fd);
+        bpf_map_info info{};
+        std::uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+            return error{errno_message("inspect pinned map " + path, errno)};
+        }
+        if (info.key_size != expected_shapes[i].key ||
+            info.value_size != expected_shapes[i].value) {
+            return error{"pinned map " + path + " has key/value size " +
+                         std::to_string(info.key_size) + "/" + std::to_string(info.value_size) +
+                         ", this build expects " + std::to_string(expected_shapes[i].key) + "/" +
+                         std::to_string(expected_shapes[i].value) + " (ABI version " +
+                         std::to_string(SLUICE_XDP_ABI_VERSION) +
+                         "): a stale pin of another Sluice version; remove it with "
+                         "`sluice-xdp unpin` once no program uses it"};
+        }
     }
     return xdp_maps(std::move(fds));
 }
@@ -112,7 +164,10 @@ status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
         if (bpf_map_update_elem(fd(services), &key, &val, BPF_EXIST) != 0) {
             return error{errno_message("update service " + describe(s), errno)};
         }
-        return {};
+        // fast_add is idempotent; it repairs tables that miss an entry sl_services has
+        // (pins kept from an ABI 1 program, which had no fast tables, then reused by a
+        // PMD-loaded ABI 2 program that never runs sync_flags()).
+        return s.addr.is_v4 ? fast_add(s) : status{};
     }
     if (s.addr.is_v4) {
         const std::uint32_t a = v4_key(s.addr);
@@ -126,6 +181,7 @@ status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
                                            " to sl_svc_addr4 (service not added)",
                                        err)};
         }
+        return fast_add(s);
     }
     return {};
 }
@@ -139,6 +195,10 @@ status xdp_maps::remove_service(const service& s) {
         const std::uint32_t a = v4_key(s.addr);
         std::uint32_t refs = 0;
         if (bpf_map_lookup_elem(fd(svc_addr4), &a, &refs) == 0) {
+            // Fast tables first: the port bit goes before the address slot is freed.
+            if (auto st = fast_remove(s, refs <= 1); !st) {
+                return st;
+            }
             const int rc = refs <= 1 ? bpf_map_delete_elem(fd(svc_addr4), &a)
                                      : (--refs, bpf_map_update_elem(fd(svc_addr4), &a, &refs,
                                                                     BPF_EXIST));
@@ -150,6 +210,37 @@ status xdp_maps::remove_service(const service& s) {
         }
     }
     return {};
+}
+
+result<std::vector<service_entry>> xdp_maps::list_services() const {
+    std::vector<service_entry> out;
+    sluice_xdp_service_key k{};
+    sluice_xdp_service_key next{};
+    for (int i = 0; i < SLUICE_XDP_MAX_SERVICES &&
+                    bpf_map_get_next_key(fd(services), i == 0 ? nullptr : &k, &next) == 0;
+         ++i) {
+        k = next;
+        sluice_xdp_service_value v{};
+        if (bpf_map_lookup_elem(fd(services), &next, &v) != 0) {
+            continue;  // removed between the two calls
+        }
+        service_entry e;
+        e.svc.addr = from_key(next.addr.bytes);
+        e.svc.port = ntohs(next.port);
+        e.svc.proto = static_cast<l4_proto>(next.proto);
+        e.service_id = v.service_id;
+        out.push_back(e);
+    }
+    return out;
+}
+
+result<sluice_xdp_config> xdp_maps::read_config() const {
+    const std::uint32_t zero = 0;
+    sluice_xdp_config cfg{};
+    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
+        return error{errno_message("read sl_config", errno)};
+    }
+    return cfg;
 }
 
 status xdp_maps::block(const cidr& c) {
@@ -183,6 +274,10 @@ status xdp_maps::unblock(const cidr& c) {
         rc = bpf_map_delete_elem(fd(block_v6), &k);
     }
     if (rc != 0) {
+        if (errno == ENOENT) {
+            return error{c.to_string() + " is not in the block list (removal needs the exact "
+                                         "prefix that was added)"};
+        }
         return error{errno_message("unblock " + c.to_string(), errno)};
     }
     const map_index m = c.addr.is_v4 ? block_v4 : block_v6;
@@ -248,19 +343,8 @@ bool xdp_maps::map_empty(map_index i) const {
 }
 
 status xdp_maps::set_flag(std::uint32_t bit, bool on) {
-    const std::uint32_t zero = 0;
-    sluice_xdp_config cfg{};
-    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
-        return error{errno_message("read sl_config", errno)};
-    }
-    const std::uint32_t flags = on ? (cfg.flags | bit) : (cfg.flags & ~bit);
-    if (flags == cfg.flags) {
-        return {};
-    }
-    cfg.flags = flags;
-    cfg.abi_version = SLUICE_XDP_ABI_VERSION;
-    if (bpf_map_update_elem(fd(config), &zero, &cfg, BPF_ANY) != 0) {
-        return error{errno_message("write sl_config flags", errno)};
+    if (const int err = detail::set_config_flag(fd(config), bit, on); err != 0) {
+        return error{errno_message("update sl_config flags", err)};
     }
     return {};
 }
@@ -276,38 +360,58 @@ status xdp_maps::sync_flags() {
             return st;
         }
     }
-    return {};
+    return sync_fast();
 }
+
+std::uint64_t xdp_maps::monotonic_now_ns() noexcept { return detail::monotonic_ns(); }
 
 status xdp_maps::add_gateway_verdict(const ip_addr& src, std::chrono::nanoseconds ttl,
                                      gateway_reason r) {
     if (ttl.count() <= 0) {
         return error{"gateway verdict for " + src.to_string() + ": TTL must be positive"};
     }
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);  // the clock bpf_ktime_get_ns() reads
-    const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL +
-                     static_cast<std::uint64_t>(ts.tv_nsec);
-    return add_gateway_verdict_until(src, now + static_cast<std::uint64_t>(ttl.count()), r);
+    return add_gateway_verdict_until(
+        src, detail::monotonic_ns() + static_cast<std::uint64_t>(ttl.count()), r);
 }
 
 status xdp_maps::add_gateway_verdict_until(const ip_addr& src, std::uint64_t expires_ns,
                                            gateway_reason r) {
-    const auto key = make_addr(src);
-    const sluice_xdp_gw_verdict v{expires_ns, static_cast<std::uint32_t>(r), 0};
-    if (bpf_map_update_elem(fd(gw_verdict), &key, &v, BPF_ANY) != 0) {
-        return error{errno_message("gateway verdict for " + src.to_string(), errno)};
+    if (const int err = detail::put_gateway_verdict(fd(gw_verdict), fd(config), make_addr(src),
+                                                    expires_ns, static_cast<std::uint32_t>(r));
+        err != 0) {
+        return error{errno_message("gateway verdict for " + src.to_string(), err)};
     }
-    return set_flag(SLUICE_XDP_F_GW_VERDICTS, true);
+    return {};
 }
 
 status xdp_maps::remove_gateway_verdict(const ip_addr& src) {
-    const auto key = make_addr(src);
-    if (bpf_map_delete_elem(fd(gw_verdict), &key) != 0) {
-        return error{errno_message("remove gateway verdict for " + src.to_string(), errno)};
+    const int err = detail::delete_gateway_verdict(fd(gw_verdict), make_addr(src));
+    if (err == ENOENT) {
+        return error{src.to_string() + " has no gateway verdict (none was set, or it expired "
+                                       "and the program removed it)"};
     }
-    // Entries the program deleted on expiry never clear the flag; this only costs a lookup.
-    return map_empty(gw_verdict) ? set_flag(SLUICE_XDP_F_GW_VERDICTS, false) : status{};
+    if (err != 0) {
+        return error{errno_message("remove gateway verdict for " + src.to_string(), err)};
+    }
+    return {};
+}
+
+result<std::vector<gateway_verdict_entry>> xdp_maps::gateway_verdicts() const {
+    std::vector<gateway_verdict_entry> out;
+    sluice_xdp_addr k{};
+    sluice_xdp_addr next{};
+    // Bounded by the map size: the program deletes (and the LRU evicts) while we walk.
+    for (int i = 0; i < SLUICE_XDP_MAX_GW_VERDICTS &&
+                    bpf_map_get_next_key(fd(gw_verdict), i == 0 ? nullptr : &k, &next) == 0;
+         ++i) {
+        k = next;
+        sluice_xdp_gw_verdict v{};
+        if (bpf_map_lookup_elem(fd(gw_verdict), &next, &v) != 0) {
+            continue;  // deleted between the two calls
+        }
+        out.push_back({from_key(next.bytes), v.expires_ns, static_cast<gateway_reason>(v.reason)});
+    }
+    return out;
 }
 
 result<xdp_stats> xdp_maps::read_stats() const {

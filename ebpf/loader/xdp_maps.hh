@@ -3,9 +3,11 @@
 // opened from the pins under a bpffs directory (open_pinned), so a control-plane process can
 // steer a program that the dataplane or DPDK's af_xdp PMD loaded.
 //
-// Threads: any thread. Calls are single map syscalls; concurrent callers are safe per entry,
-// but add_service/remove_service keep a per-address reference count (for ARP steering) with
-// a read-modify-write, so keep one writer of services at a time (the control plane).
+// Threads: any thread, never a polling lcore (every call is one or more bpf(2) syscalls and
+// may allocate its error message). Concurrent callers are safe per entry, but
+// add_service/remove_service keep a per-address reference count (for ARP steering) with a
+// read-modify-write, so keep one writer of services at a time (the control plane). The
+// gateway's lcores use verdict_writer (verdict_writer.hh) from a control thread instead.
 #pragma once
 
 #include <array>
@@ -22,17 +24,34 @@
 
 namespace sluice::ebpf {
 
+// Maps the loader controls, in the order of xdp_maps::map_names() (all but xsks_map).
+inline constexpr std::size_t xdp_map_count = 10;
+
 enum class l4_proto : std::uint8_t { tcp = 6, udp = 17 };  // IANA protocol numbers
 
 struct service {
     ip_addr addr;
     std::uint16_t port = 0;  // host byte order
     l4_proto proto = l4_proto::tcp;
+    // "tcp 10.0.0.1:80", "udp [2001:db8::1]:53"
+    [[nodiscard]] std::string to_string() const;
 };
 
 enum class gateway_reason : std::uint32_t {
     rate_limited = SLUICE_GW_RATE_LIMITED,
     blocked = SLUICE_GW_BLOCKED,
+};
+
+struct service_entry {
+    service svc;
+    std::uint32_t service_id = 0;
+};
+
+// One sl_gw_verdict entry. expires_ns is CLOCK_MONOTONIC (monotonic_now_ns()).
+struct gateway_verdict_entry {
+    ip_addr src;
+    std::uint64_t expires_ns = 0;
+    gateway_reason reason = gateway_reason::blocked;
 };
 
 // Per-CPU counters summed over all possible CPUs, indexed by enum sluice_xdp_counter.
@@ -47,24 +66,30 @@ struct xdp_stats {
 class xdp_maps {
 public:
     // Opens the maps pinned by name under pin_root (the object pins with LIBBPF_PIN_BY_NAME;
-    // libbpf's default root is /sys/fs/bpf). Fails naming the first missing pin.
+    // libbpf's default root is /sys/fs/bpf). Fails naming the first missing pin, or a map
+    // whose key or value size is not this build's ABI (a stale pin of another version,
+    // whose lookups would otherwise overrun our buffers). Operators' tools use
+    // open_admin_maps() (xdp_admin.hh), which also says *why* the pins are missing.
     static result<xdp_maps> open_pinned(const std::string& pin_root);
     // Takes ownership of one fd per map, in the order of map_names().
-    static xdp_maps adopt(std::array<unique_fd, 8> fds);
-    static const std::array<const char*, 8>& map_names();
+    static xdp_maps adopt(std::array<unique_fd, xdp_map_count> fds);
+    static const std::array<const char*, xdp_map_count>& map_names();
 
     // Steers {addr, port, proto} to the XSK. Replacing an existing entry updates its id.
     status add_service(const service& s, std::uint32_t service_id);
     // Fails with a "not found" message if the entry does not exist.
     status remove_service(const service& s);
+    [[nodiscard]] result<std::vector<service_entry>> list_services() const;
 
     status block(const cidr& c);
-    status unblock(const cidr& c);  // fails if c is not in the list
+    status unblock(const cidr& c);  // fails, saying "is not in the block list", if absent
     [[nodiscard]] result<std::vector<cidr>> blocked() const;
 
     // rate_per_sec = 0 disables; otherwise 1..SLUICE_XDP_SYN_RATE_MAX and
     // burst 1..SLUICE_XDP_SYN_BURST_MAX. Applies to SYNs (without ACK) sent to a service.
     status set_syn_limit(std::uint32_t rate_per_sec, std::uint32_t burst);
+    // sl_config slot 0: SYN limit, ABI version stamp, flags.
+    [[nodiscard]] result<sluice_xdp_config> read_config() const;
 
     // Drops traffic from src to services until now + ttl (CLOCK_MONOTONIC, which
     // bpf_ktime_get_ns() reads). ttl must be positive.
@@ -73,26 +98,45 @@ public:
     // (the program deletes the entry on the next packet).
     status add_gateway_verdict_until(const ip_addr& src, std::uint64_t expires_ns,
                                      gateway_reason r);
+    // Fails if src has no verdict (also when the program already deleted an expired one).
+    // Leaves SLUICE_XDP_F_GW_VERDICTS set (see detail::delete_gateway_verdict).
     status remove_gateway_verdict(const ip_addr& src);
+    // Every entry, expired ones included (the program deletes those lazily).
+    [[nodiscard]] result<std::vector<gateway_verdict_entry>> gateway_verdicts() const;
+    // CLOCK_MONOTONIC now, in ns: compare with gateway_verdict_entry::expires_ns.
+    static std::uint64_t monotonic_now_ns() noexcept;
 
     [[nodiscard]] result<xdp_stats> read_stats() const;
 
+    // The raw fds, for verdict_writer::from_maps and tests. Owned by this object.
+    [[nodiscard]] int gateway_verdict_fd() const noexcept { return fd(gw_verdict); }
+    [[nodiscard]] int config_fd() const noexcept { return fd(config); }
+    [[nodiscard]] int stats_fd() const noexcept { return fd(stats); }
+
     // Recomputes sluice_xdp_config.flags from the maps' contents (block lists and gateway
-    // verdicts non-empty). The mutators keep the flags current; call this after entries were
-    // written by other means (bpftool) or when reusing pins of unknown history.
+    // verdicts non-empty) and rebuilds the IPv4 service fast tables from sl_services. The
+    // mutators keep both current; call this after entries were written by other means
+    // (bpftool) or when reusing pins of unknown history. load() calls it.
     status sync_flags();
 
 private:
     enum map_index : std::size_t {
-        services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats
+        services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats,
+        svc_fast, svc_ports
     };
-    explicit xdp_maps(std::array<unique_fd, 8> fds) : fds_(std::move(fds)) {}
-    int fd(map_index i) const { return fds_[i].get(); }
+    explicit xdp_maps(std::array<unique_fd, xdp_map_count> fds) : fds_(std::move(fds)) {}
+    int fd(map_index i) const noexcept { return fds_[i].get(); }
     bool map_empty(map_index i) const;
     // Read-modify-write of sl_config slot 0 (single writer, see the header comment).
     status set_flag(std::uint32_t bit, bool on);
+    // The IPv4 fast tables (sl_svc_fast, sl_svc_ports; svc_fast.cc). fast_add/fast_remove
+    // follow one service; sync_fast rebuilds both from sl_services and sets or clears
+    // SLUICE_XDP_F_SVC_HASH. `last` = no service is left on that address.
+    status fast_add(const service& s);
+    status fast_remove(const service& s, bool last);
+    status sync_fast();
 
-    std::array<unique_fd, 8> fds_;
+    std::array<unique_fd, xdp_map_count> fds_;
 };
 
 }  // namespace sluice::ebpf

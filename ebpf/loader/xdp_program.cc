@@ -123,7 +123,7 @@ result<std::unique_ptr<xdp_program>> xdp_program::load(const load_options& opts)
                                    rc) +
                      "\n" + take_log()};
     }
-    std::array<unique_fd, 8> fds;
+    std::array<unique_fd, xdp_map_count> fds;
     for (std::size_t i = 0; i < fds.size(); ++i) {
         const char* name = xdp_maps::map_names()[i];
         const bpf_map* m = bpf_object__find_map_by_name(skel->obj, name);

@@ -48,6 +48,24 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_svc_addr4 SEC(".maps");
 
+/* IPv4 service fast path (SLUICE_XDP_F_SVC_HASH clear): ARRAY lookups are inlined by the
+ * verifier, so steering a service packet costs no helper call before the redirect. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_svc_fast);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_svc_fast SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536); /* every port */
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_port_slots);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_svc_ports SEC(".maps");
+
 /* LPM tries must be created with BPF_F_NO_PREALLOC (kernel/bpf/lpm_trie.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);

@@ -10,7 +10,9 @@
  *      kernel would discard anyway -> DROP_MALFORMED
  *   2. ARP whose target is a service address -> XSK; other non-IP -> PASS
  *   3. source in the block list (LPM, v4 or v6) -> DROP_BLOCKLIST
- *   4. fragment / not TCP-UDP / no service entry -> PASS
+ *   4. fragment / not TCP-UDP / no service entry -> PASS (IPv4 services: the
+ *      inlined ARRAY fast tables; IPv6, or IPv4 past SLUICE_XDP_FAST_ADDRS
+ *      addresses: the sl_services hash)
  *   5. active gateway verdict on the source -> DROP_GATEWAY_VERDICT
  *      (an expired one is deleted and ignored)
  *   6. TCP SYN without ACK over the source's token bucket -> DROP_SYN_LIMIT
@@ -22,6 +24,7 @@
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
 #include "sluice_xdp_abi.h"
@@ -76,6 +79,65 @@ static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
 		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
 	}
+}
+
+/* Does a slot whose bit is set in `slots` hold a4 (network order)? 0.0.0.0 never
+ * matches: free slots hold 0, and the loader sends a 0.0.0.0 service to the hash path.
+ * An inlined ARRAY lookup and at most 16 compares: no helper call (docs/xdp.md, "Service
+ * lookup"). Shaped by the verifier: returning at the first match keeps the explored paths
+ * linear; OR-ing matches into a mask made it walk 2^16 branch combinations (E2BIG). */
+static __always_inline bool fast_match(__u32 a4, __u32 slots)
+{
+	const struct sluice_xdp_svc_fast *f;
+	__u32 zero = 0;
+
+	if (a4 == 0)
+		return false;
+	f = bpf_map_lookup_elem(&sl_svc_fast, &zero);
+	if (!f) /* cannot happen for ARRAY index 0; the verifier insists */
+		return false;
+#pragma unroll
+	for (int i = 0; i < SLUICE_XDP_FAST_ADDRS; i++)
+		if ((slots & (1u << i)) && f->addr4[i] == a4)
+			return true;
+	return false;
+}
+
+/* Is a4 (network order) an IPv4 service address? Drives ARP and ICMP steering. */
+static __always_inline bool is_service_addr4(__u32 a4, __u32 flags)
+{
+	if (flags & SLUICE_XDP_F_SVC_HASH)
+		return bpf_map_lookup_elem(&sl_svc_addr4, &a4) != NULL;
+	return fast_match(a4, (1u << SLUICE_XDP_FAST_ADDRS) - 1);
+}
+
+/* Is {destination, port, proto} a service? IPv4 goes through the fast tables unless
+ * they overflowed (SLUICE_XDP_F_SVC_HASH); IPv6 always through the sl_services hash. */
+static __always_inline bool is_service(const struct pkt_info *pi, __u32 flags)
+{
+	struct sluice_xdp_service_key key;
+
+	if (pi->is_v4 && !(flags & SLUICE_XDP_F_SVC_HASH)) {
+		const struct sluice_xdp_port_slots *ps;
+		__u32 port = bpf_ntohs(pi->dport);
+		__u32 dst4, mask;
+
+		/* Port first: traffic to ports no service uses (SSH, the host's own
+		 * services) leaves after one inlined lookup. */
+		ps = bpf_map_lookup_elem(&sl_svc_ports, &port);
+		if (!ps)
+			return false;
+		mask = pi->proto == IPPROTO_TCP ? ps->tcp : ps->udp;
+		if (!mask)
+			return false;
+		__builtin_memcpy(&dst4, &pi->dst.bytes[12], 4);
+		return fast_match(dst4, mask);
+	}
+	__builtin_memset(&key, 0, sizeof(key));
+	key.addr = pi->dst;
+	key.port = pi->dport;
+	key.proto = pi->proto;
+	return bpf_map_lookup_elem(&sl_services, &key) != NULL;
 }
 
 /* True while userspace's verdict on this source is live. */
@@ -154,7 +216,6 @@ int sluice_xdp(struct xdp_md *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	const struct sluice_xdp_config *cfg;
-	struct sluice_xdp_service_key key;
 	struct pkt_info pi;
 	enum parse_result r;
 	__u32 zero = 0;
@@ -171,22 +232,24 @@ int sluice_xdp(struct xdp_md *ctx)
 		return verdict(SLUICE_CNT_DROP_MALFORMED, SLUICE_CNT_MAX, XDP_DROP);
 	case PARSE_OTHER_L3:
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3, XDP_PASS);
-	case PARSE_ARP:
-		/* The dataplane owns service addresses, so it answers ARP for
-		 * them; the kernel does not hold those addresses. */
-		if (bpf_map_lookup_elem(&sl_svc_addr4, &pi.arp_target))
-			return steer(ctx, SLUICE_CNT_STEER_ARP);
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 	default:
 		break;
 	}
 
-	/* One array lookup per packet; the verifier inlines it for ARRAY maps.
-	 * Index 0 of a one-entry ARRAY always exists; the NULL check is there
-	 * because the verifier insists on one. */
+	/* One inlined ARRAY lookup per packet. Index 0 of a one-entry ARRAY always
+	 * exists; the NULL check is there because the verifier insists on one. */
 	cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	if (!cfg)
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
+
+	if (r == PARSE_ARP) {
+		/* The dataplane owns service addresses, so it answers ARP for
+		 * them; the kernel does not hold those addresses. */
+		if (is_service_addr4(pi.arp_target, cfg->flags))
+			return steer(ctx, SLUICE_CNT_STEER_ARP);
+		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+	}
+
 	if (is_blocked(&pi, cfg->flags))
 		return verdict(SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
 	if (r == PARSE_FRAGMENT)
@@ -201,17 +264,13 @@ int sluice_xdp(struct xdp_md *ctx)
 			__u32 dst4;
 
 			__builtin_memcpy(&dst4, &pi.dst.bytes[12], 4);
-			if (bpf_map_lookup_elem(&sl_svc_addr4, &dst4))
+			if (is_service_addr4(dst4, cfg->flags))
 				return steer(ctx, SLUICE_CNT_STEER_SERVICE);
 		}
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
 	}
 
-	__builtin_memset(&key, 0, sizeof(key));
-	key.addr = pi.dst;
-	key.port = pi.dport;
-	key.proto = pi.proto;
-	if (!bpf_map_lookup_elem(&sl_services, &key))
+	if (!is_service(&pi, cfg->flags))
 		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 
 	if (gateway_verdict_active(&pi.src, cfg->flags))

@@ -4,8 +4,11 @@
 // runs N "lcores" from one loop every 2 ms. It writes what it sees to a JSON status file
 // (temp + rename, so a reader never sees half a file) whenever it changes and every 50 ms:
 //   {"pid", "generation", "snapshot_ok", "checksum_ok", "listeners", "routes", "loops"}
-// Options: --instance NAME --shm-dir DIR --status FILE [--lcores N] [--recreate]
+// Options: --instance NAME --shm-dir DIR --status FILE [--lcores N] [--recreate] [--health]
 //   --recreate: unlink the instance's segments first (a dataplane that starts from scratch).
+//   --health: every 50 ms, publish the endpoint-health table from the snapshot in use: every
+//     endpoint of every cluster, the first of each cluster open (ejected twice, 5 failures,
+//     30 s of ejection left), the others closed.
 // SIGTERM/SIGINT: deregister the lcores and exit 0.
 #include <fmt/format.h>
 #include <signal.h>  // NOLINT(modernize-deprecated-headers): sigaction
@@ -19,6 +22,7 @@
 
 #include "ctrlplane/model/snapshot_view.hh"
 #include "ctrlplane/shm/config_reader.hh"
+#include "ctrlplane/shm/endpoint_table.hh"
 #include "ctrlplane/shm/stats_writer.hh"
 
 namespace {
@@ -46,6 +50,34 @@ void write_status(const std::string& path, const std::string& body) {
     std::rename(tmp.c_str(), path.c_str());
 }
 
+void publish_health(shm::endpoint_table_writer& t, const shm::config_cursor& cur,
+                    std::uint64_t now) {
+    model::snapshot_view v;
+    if (model::snapshot_view::open(cur.snapshot(), v) != model::view_status::ok) {
+        return;
+    }
+    t.begin(cur.generation());
+    for (const auto& c : v.clusters()) {
+        std::uint32_t i = 0;
+        for (const auto& e : v.endpoints(c)) {
+            shm::endpoint_fields f;
+            f.family = e.addr.family;
+            std::memcpy(f.address.data(), e.addr.bytes, 16);
+            f.port = e.port;
+            f.endpoint_index = i;
+            if (i == 0) {
+                f.outlier = shm::endpoint_outlier::open;
+                f.times_ejected = 2;
+                f.consecutive_failures = 5;
+                f.ejected_until_ns = now + 30'000'000'000u;
+            }
+            (void)t.add(v.str(c.name), f);
+            ++i;
+        }
+    }
+    t.commit(now);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,6 +85,7 @@ int main(int argc, char** argv) {
     std::string status;
     std::uint32_t lcores = 2;
     bool recreate = false;
+    bool health = false;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         const char* v = i + 1 < argc ? argv[i + 1] : "";
@@ -66,6 +99,8 @@ int main(int argc, char** argv) {
             lcores = static_cast<std::uint32_t>(std::stoul(v)), ++i;
         } else if (a == "--recreate") {
             recreate = true;
+        } else if (a == "--health") {
+            health = true;
         } else {
             std::fprintf(stderr, "fake_dataplane: unknown argument %s\n", a.c_str());
             return 2;
@@ -103,6 +138,8 @@ int main(int argc, char** argv) {
         }
         st.push_back(w.value());
     }
+    shm::endpoint_table_writer table = stats->endpoint_table();
+    std::uint64_t last_health = 0;
     std::string last;
     std::uint64_t loops = 0;
     std::uint64_t last_write = 0;
@@ -133,6 +170,10 @@ int main(int argc, char** argv) {
             st[l].add(shm::counter::requests, 10);
             st[l].add(shm::counter::drops, 1);
             st[l].commit();
+        }
+        if (health && now - last_health >= 50'000'000u && cursors[0].has_snapshot()) {
+            publish_health(table, cursors[0], now);
+            last_health = now;
         }
         ++loops;
         const std::string body = fmt::format(

@@ -36,6 +36,22 @@ std::string addr_text(const snap_addr& a) {
 }
 
 // Compares everything the view exposes with the model it came from.
+void expect_same_filters(const snapshot_view& v, std::span<const snap_filter> fs,
+                         const std::vector<filter>& m) {
+    ASSERT_EQ(fs.size(), m.size());
+    for (std::size_t f = 0; f < fs.size(); ++f) {
+        EXPECT_EQ(v.str(fs[f].name), m[f].name);
+        ASSERT_NE(find_filter(m[f].name), nullptr);
+        EXPECT_EQ(fs[f].kind, static_cast<std::uint16_t>(find_filter(m[f].name)->kind));
+        auto st = v.settings(fs[f]);
+        ASSERT_EQ(st.size(), m[f].settings.size());
+        for (std::size_t k = 0; k < st.size(); ++k) {
+            EXPECT_EQ(v.str(st[k].key), m[f].settings[k].first);
+            EXPECT_EQ(v.str(st[k].value), m[f].settings[k].second);
+        }
+    }
+}
+
 void expect_same(const config& c, const snapshot_view& v) {
     ASSERT_EQ(v.listeners().size(), c.listeners.size());
     for (std::size_t i = 0; i < c.listeners.size(); ++i) {
@@ -45,6 +61,11 @@ void expect_same(const config& c, const snapshot_view& v) {
         EXPECT_EQ(addr_text(s.addr), m.address);
         EXPECT_EQ(s.port, m.port);
         EXPECT_EQ(s.protocol, static_cast<std::uint8_t>(m.proto));
+        EXPECT_EQ(s.max_request_line, m.limits.max_request_line);
+        EXPECT_EQ(s.max_header_bytes, m.limits.max_header_bytes);
+        EXPECT_EQ(s.max_headers, m.limits.max_headers);
+        EXPECT_EQ(s.max_frame_payload, m.limits.max_frame_payload);
+        expect_same_filters(v, v.filters(s), m.filters);
     }
     ASSERT_EQ(v.clusters().size(), c.clusters.size());
     for (std::size_t i = 0; i < c.clusters.size(); ++i) {
@@ -132,17 +153,15 @@ void expect_same(const config& c, const snapshot_view& v) {
         EXPECT_EQ(s.retry_attempts, m.action.retry.attempts);
         EXPECT_EQ(s.retry_on, m.action.retry.on);
         EXPECT_EQ(s.per_try_timeout_ms, m.action.retry.per_try_timeout_ms);
-        auto fs = v.filters(s);
-        ASSERT_EQ(fs.size(), m.action.filters.size());
-        for (std::size_t f = 0; f < fs.size(); ++f) {
-            EXPECT_EQ(v.str(fs[f].name), m.action.filters[f].name);
-            auto st = v.settings(fs[f]);
-            ASSERT_EQ(st.size(), m.action.filters[f].settings.size());
-            for (std::size_t k = 0; k < st.size(); ++k) {
-                EXPECT_EQ(v.str(st[k].key), m.action.filters[f].settings[k].first);
-                EXPECT_EQ(v.str(st[k].value), m.action.filters[f].settings[k].second);
-            }
+        expect_same_filters(v, v.filters(s), m.action.filters);
+        if (m.match.listener.empty()) {
+            EXPECT_EQ(s.listener, no_index);
+        } else {
+            ASSERT_LT(s.listener, v.listeners().size());
+            EXPECT_EQ(v.str(v.listeners()[s.listener].name), m.match.listener);
         }
+        EXPECT_EQ(s.command,
+                  m.match.command < 0 ? no_command : static_cast<std::uint16_t>(m.match.command));
     }
 }
 
@@ -169,6 +188,26 @@ TEST(snapshot_round_trip, full_config_reads_back_identically) {
     EXPECT_EQ(v.filters(v.routes()[0])[1].rate_limit, no_index);
     ASSERT_NE(v.find_cluster("static"), nullptr);
     EXPECT_EQ(v.find_cluster("nope"), nullptr);
+
+    // Listener limits and filters, route listener and command (format version 2).
+    const auto& web = v.listeners()[0];
+    EXPECT_EQ(web.max_request_line, 4096u);
+    EXPECT_EQ(web.max_headers, 64u);
+    EXPECT_EQ(web.max_frame_payload, 1u << 20);  // default: not a binary listener
+    ASSERT_EQ(v.filters(web).size(), 2u);
+    EXPECT_EQ(v.filters(web)[0].kind, static_cast<std::uint16_t>(filter_kind::trace));
+    EXPECT_EQ(v.filters(web)[1].kind, static_cast<std::uint16_t>(filter_kind::accesslog));
+    EXPECT_EQ(v.listeners()[1].max_frame_payload, 4u << 20);
+    EXPECT_EQ(v.listeners()[1].max_request_line, 8192u);  // default
+    EXPECT_EQ(v.filters(v.listeners()[1])[0].kind, static_cast<std::uint16_t>(filter_kind::auth));
+    EXPECT_TRUE(v.filters(v.listeners()[2]).empty());
+    EXPECT_EQ(v.routes()[0].listener, no_index);
+    EXPECT_EQ(v.routes()[0].command, no_command);
+    EXPECT_EQ(v.str(v.routes()[1].name), "frames");
+    EXPECT_EQ(v.routes()[1].listener, 1u);
+    EXPECT_EQ(v.routes()[1].command, 7u);
+    EXPECT_EQ(v.routes()[2].listener, 2u);
+    EXPECT_EQ(v.filters(v.routes()[0])[3].kind, static_cast<std::uint16_t>(filter_kind::headers));
 }
 
 TEST(snapshot_round_trip, defaults_match_the_documented_values) {
@@ -193,6 +232,12 @@ TEST(snapshot_round_trip, defaults_match_the_documented_values) {
     EXPECT_EQ(cl.od_max_ejection_percent, 10u);
     EXPECT_EQ(cl.health_enabled, 0);
     EXPECT_EQ(v.listeners()[0].protocol, static_cast<std::uint8_t>(protocol::http));
+    EXPECT_EQ(v.listeners()[0].max_request_line, 8192u);
+    EXPECT_EQ(v.listeners()[0].max_header_bytes, 65536u);
+    EXPECT_EQ(v.listeners()[0].max_headers, 100u);
+    EXPECT_EQ(v.listeners()[0].max_frame_payload, 1u << 20);
+    EXPECT_EQ(v.routes()[0].listener, no_index);
+    EXPECT_EQ(v.routes()[0].command, no_command);
     EXPECT_EQ(v.routes()[0].path_kind, static_cast<std::uint8_t>(path_match::any));
 }
 
@@ -276,6 +321,14 @@ TEST(snapshot_view_checks, corrupted_snapshots_are_refused) {
     auto* wc = reinterpret_cast<snap_weighted_cluster*>(
         b.data() + hdr(b)->tables[static_cast<int>(table_id::weighted_clusters)].offset);
     wc->cluster = 99;
+    EXPECT_EQ(snapshot_view::open(b, v), view_status::bad_range);
+    b = good;
+    route0(b)->listener = 3;  // three listeners: 0..2
+    EXPECT_EQ(snapshot_view::open(b, v), view_status::bad_range);
+    b = good;
+    reinterpret_cast<snap_listener*>(b.data() +
+                                     hdr(b)->tables[static_cast<int>(table_id::listeners)].offset)
+        ->filters.count = 1'000;
     EXPECT_EQ(snapshot_view::open(b, v), view_status::bad_range);
     EXPECT_FALSE(v.valid());  // never opened on failure
     EXPECT_EQ(snapshot_view::open(good, v), view_status::ok);

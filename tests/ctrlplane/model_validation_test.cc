@@ -19,6 +19,17 @@ rate_limits:
 )";
 
 std::string route_with(const std::string& body) { return base + "routes:\n  - name: r\n" + body; }
+// Listeners named in cases: web (http), raw (binary), pg (tcp).
+std::string with_listeners(const std::string& rest) {
+    return "listeners:\n  - { name: web, address: 0.0.0.0, port: 80 }\n"
+           "  - { name: raw, address: 0.0.0.0, port: 81, protocol: binary }\n"
+           "  - { name: pg, address: 0.0.0.0, port: 82, protocol: tcp }\n" +
+           rest;
+}
+std::string route_filter(const std::string& filter_flow) {
+    return route_with("    action:\n      cluster: c\n      filters:\n        - " + filter_flow +
+                      "\n");
+}
 std::string cluster_with(const std::string& body) {
     return "clusters:\n  - name: x\n    endpoints: [ { address: 10.0.0.1, port: 80 } ]\n" + body;
 }
@@ -35,8 +46,8 @@ const broken_case cases[] = {
     {"unknown_top_level_field", "listners: []\n", "listners",
      "unknown field 'listners' (expected one of: listeners, routes, clusters, rate_limits)", 1},
     {"unknown_listener_field", "listeners:\n  - { name: a, address: 1.2.3.4, port: 1, extra: 1 }\n",
-     "listeners[0].extra", "unknown field 'extra' (expected one of: name, address, port, protocol)",
-     2},
+     "listeners[0].extra",
+     "unknown field 'extra' (expected one of: name, address, port, protocol, limits, filters)", 2},
     {"port_out_of_range", "listeners:\n  - name: a\n    address: 1.2.3.4\n    port: 70000\n",
      "listeners[0].port", "expected an integer in 1..65535, got '70000'", 4},
     {"port_zero", "listeners:\n  - { name: a, address: 1.2.3.4, port: 0 }\n", "listeners[0].port",
@@ -156,7 +167,113 @@ const broken_case cases[] = {
      route_with("    action:\n      cluster: c\n      filters: [ { name: gzip } ]\n"),
      "routes[0].action.filters[0].name",
      "unknown filter 'gzip' (expected one of: rate_limit, request_headers, response_headers, "
-     "cors)"},
+     "cors, trace, auth, headers, breaker, accesslog)"},
+    // Listener limits, listener filters, match.listener and match.command.
+    {"limit_for_other_protocol",
+     "listeners:\n  - name: a\n    address: 1.2.3.4\n    port: 1\n"
+     "    limits: { max_frame_payload: 10 }\n",
+     "listeners[0].limits.max_frame_payload",
+     "max_frame_payload applies only to binary listeners (this one is http)", 5},
+    {"http_limit_on_binary",
+     "listeners:\n  - { name: a, address: 1.2.3.4, port: 1, protocol: binary, "
+     "limits: { max_headers: 10 } }\n",
+     "listeners[0].limits.max_headers", "max_headers applies only to http listeners"},
+    {"too_many_headers",
+     "listeners:\n  - { name: a, address: 1.2.3.4, port: 1, limits: { max_headers: 129 } }\n",
+     "listeners[0].limits.max_headers", "expected an integer in 1..128, got '129'"},
+    {"frame_payload_over_64mib",
+     "listeners:\n  - { name: a, address: 1.2.3.4, port: 1, protocol: binary, "
+     "limits: { max_frame_payload: 67108865 } }\n",
+     "listeners[0].limits.max_frame_payload", "expected an integer in 1..67108864"},
+    {"unknown_limit",
+     "listeners:\n  - { name: a, address: 1.2.3.4, port: 1, limits: { max_body: 1 } }\n",
+     "listeners[0].limits.max_body", "unknown field 'max_body'"},
+    {"listener_filter_unknown",
+     "listeners:\n  - name: a\n    address: 1.2.3.4\n    port: 1\n"
+     "    filters: [ { name: gzip } ]\n",
+     "listeners[0].filters[0].name", "unknown filter 'gzip'", 5},
+    {"listener_filter_missing_limit",
+     base + "listeners:\n  - name: a\n    address: 1.2.3.4\n    port: 1\n"
+            "    filters: [ { name: rate_limit, settings: { limit: nope } } ]\n",
+     "listeners[0].filters[0].settings.limit", "unknown rate limit 'nope'"},
+    {"route_on_unknown_listener",
+     with_listeners(route_with("    match: { listener: nope }\n    action: { cluster: c }\n")),
+     "routes[0].match.listener",
+     "unknown listener 'nope' (expected the name of an entry under listeners)"},
+    {"command_on_http_listener",
+     with_listeners(
+         route_with("    match: { listener: web, command: 3 }\n    action: { cluster: c }\n")),
+     "routes[0].match.command",
+     "command applies only to binary listeners (listener 'web' is http)"},
+    {"command_out_of_range",
+     route_with("    match: { command: 256 }\n    action: { cluster: c }\n"),
+     "routes[0].match.command", "expected an integer in 0..255, got '256'"},
+    {"tcp_route_with_conditions",
+     with_listeners(route_with(
+         "    match: { listener: pg, path: { prefix: / } }\n    action: { cluster: c }\n")),
+     "routes[0].match", "a route for tcp listener 'pg' may have no other match conditions"},
+    // Filter values.
+    {"trace_percent_out_of_range",
+     route_filter("{ name: trace, settings: { sample_percent: 101 } }"),
+     "routes[0].action.filters[0].settings.sample_percent",
+     "expected an integer in 0..100, got '101'"},
+    {"breaker_takes_no_settings", route_filter("{ name: breaker, settings: { threshold: 5 } }"),
+     "routes[0].action.filters[0].settings.threshold",
+     "unknown setting 'threshold': filter breaker takes no settings"},
+    {"accesslog_takes_no_settings", route_filter("{ name: accesslog, settings: { format: x } }"),
+     "routes[0].action.filters[0].settings.format", "filter accesslog takes no settings"},
+    {"auth_without_mode", route_filter("{ name: auth, settings: { keys: a } }"),
+     "routes[0].action.filters[0].settings", "filter auth needs setting 'mode'"},
+    {"auth_bad_mode", route_filter("{ name: auth, settings: { mode: jwt } }"),
+     "routes[0].action.filters[0].settings.mode", "expected api_key or hmac, got 'jwt'"},
+    {"auth_api_key_without_keys", route_filter("{ name: auth, settings: { mode: api_key } }"),
+     "routes[0].action.filters[0].settings",
+     "auth mode api_key needs setting 'keys' (a comma-separated list)"},
+    {"auth_api_key_empty_key",
+     route_filter("{ name: auth, settings: { mode: api_key, keys: 'a,,b' } }"),
+     "routes[0].action.filters[0].settings.keys", "key 2 of the list is empty"},
+    {"auth_api_key_with_secret",
+     route_filter("{ name: auth, settings: { mode: api_key, keys: a, secret: s } }"),
+     "routes[0].action.filters[0].settings.secret",
+     "setting 'secret' applies only to mode hmac (this filter uses api_key)"},
+    {"auth_hmac_without_secret", route_filter("{ name: auth, settings: { mode: hmac } }"),
+     "routes[0].action.filters[0].settings", "auth mode hmac needs a non-empty setting 'secret'"},
+    {"auth_hmac_with_keys",
+     route_filter("{ name: auth, settings: { mode: hmac, secret: s, keys: a } }"),
+     "routes[0].action.filters[0].settings.keys", "setting 'keys' applies only to mode api_key"},
+    {"auth_bad_skew",
+     route_filter("{ name: auth, settings: { mode: hmac, secret: s, max_skew: soon } }"),
+     "routes[0].action.filters[0].settings.max_skew",
+     "expected a duration greater than 0 such as 300s or 5m, got 'soon'"},
+    {"auth_bad_header",
+     route_filter("{ name: auth, settings: { mode: hmac, secret: s, header: 'a b' } }"),
+     "routes[0].action.filters[0].settings.header", "'a b' is not a valid header name"},
+    {"headers_set_without_colon",
+     route_filter("{ name: headers, settings: { request_set: 'X-A: 1; X-B' } }"),
+     "routes[0].action.filters[0].settings.request_set",
+     "entry 2 'X-B': expected 'Name: value' (entries are separated by ';')"},
+    {"headers_bad_name", route_filter("{ name: headers, settings: { response_add: 'X A: 1' } }"),
+     "routes[0].action.filters[0].settings.response_add",
+     "entry 1: 'X A' is not a valid header name"},
+    {"headers_value_with_newline",
+     route_filter("{ name: headers, settings: { request_add: \"X-A: a\\nb\" } }"),
+     "routes[0].action.filters[0].settings.request_add",
+     "entry 1 (X-A): header value must not contain CR, LF or NUL"},
+    {"headers_remove_bad_name",
+     route_filter("{ name: headers, settings: { request_remove: 'x-a; x:b' } }"),
+     "routes[0].action.filters[0].settings.request_remove",
+     "entry 2: 'x:b' is not a valid header name"},
+    {"headers_unknown_key",
+     route_filter("{ name: headers, settings: { request_append: 'X-A: 1' } }"),
+     "routes[0].action.filters[0].settings.request_append",
+     "unknown setting 'request_append' for filter headers (expected: request_set, request_add, "
+     "request_remove, response_set, response_add, response_remove)"},
+    {"request_headers_value_with_cr",
+     route_filter("{ name: request_headers, settings: { x-a: \"a\\rb\" } }"),
+     "routes[0].action.filters[0].settings.x-a", "header value must not contain CR, LF or NUL"},
+    {"regex_rejected_by_re2",
+     route_with("    match: { path: { regex: '^/(a)\\1$' } }\n    action: { cluster: c }\n"),
+     "routes[0].match.path.regex", "invalid regex '^/(a)\\1$'"},
     {"filter_refers_to_missing_limit",
      route_with("    action:\n      cluster: c\n      filters:\n"
                 "        - { name: rate_limit, settings: { limit: nope } }\n"),

@@ -24,6 +24,13 @@ void xdp_fixture::SetUp() {
     pin_root_ = "/sys/fs/bpf/sluice-test-" + std::to_string(getpid()) + "-" +
                 std::to_string(seq++);
     auto p = xdp_program::load(load_options{pin_root_});
+    if (!p.ok()) {
+        // A failed load (verifier) may already have pinned the maps: leave nothing behind.
+        for (const char* name : xdp_maps::map_names()) {
+            unlink((pin_root_ + "/" + name).c_str());
+        }
+        rmdir(pin_root_.c_str());
+    }
     ASSERT_TRUE(p.ok()) << p.message();
     prog_ = std::move(p).value();
     auto st = apply_fixture(prog_->maps());

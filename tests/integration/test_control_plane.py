@@ -13,58 +13,15 @@ import time
 
 import pytest
 
-from testbed import Dataplane, build_dir, wait_for
+from cp_harness import REPO, ControlPlane
+from testbed import Dataplane, wait_for
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-DAEMON = os.path.join(build_dir(), "ctrlplane", "daemon", "sluice-ctrlplane")
-CTL = os.path.join(build_dir(), "ctrlplane", "cli", "sluicectl")
 CONFIG = os.path.join(REPO, "tests", "ctrlplane", "configs", "minimal.yaml")
-
-
-class ControlPlane:
-    def __init__(self, tag):
-        self.instance = f"it{tag}"
-        self.dir = tempfile.mkdtemp(prefix="sluice-cp-")
-        self.shm = tempfile.mkdtemp(prefix="sluice-cp-", dir="/dev/shm")
-        self.run = os.path.join(self.dir, "run")
-        os.makedirs(self.run)
-        self.proc = None
-
-    def start(self):
-        self.log = open(os.path.join(self.dir, "daemon.log"), "a")
-        seen = len(self.text()) if os.path.exists(os.path.join(self.dir, "daemon.log")) else 0
-        self.proc = subprocess.Popen(
-            [DAEMON, "--instance", self.instance, "--run-dir", self.run, "--state-dir", self.dir,
-             "--shm-dir", self.shm, "--metrics", "127.0.0.1:0", "--config", CONFIG],
-            stdout=subprocess.DEVNULL, stderr=self.log)
-        wait_for(lambda: self.proc.poll() is None and
-                 "sluice-ctrlplane running" in self.text()[seen:], 10, "the daemon to start")
-
-    def text(self):
-        with open(os.path.join(self.dir, "daemon.log")) as f:
-            return f.read()
-
-    def ctl(self, *args):
-        r = subprocess.run([CTL, "-i", self.instance, "--socket",
-                            os.path.join(self.run, f"{self.instance}.sock"), "-o", "json", *args],
-                           capture_output=True, text=True, timeout=20)
-        assert r.returncode == 0, r.stderr + r.stdout
-        return json.loads(r.stdout)
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def cleanup(self):
-        self.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-        shutil.rmtree(self.shm, ignore_errors=True)
 
 
 @pytest.fixture
 def cp(bed):
-    c = ControlPlane(bed.tag)
+    c = ControlPlane(bed.tag, CONFIG)
     try:
         yield c
     finally:

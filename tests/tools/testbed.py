@@ -56,11 +56,14 @@ def dataplane_binary():
 
 
 class Testbed:
-    def __init__(self, tag=None, links=1):
+    def __init__(self, tag=None, links=1, backend=False):
+        """`backend`: the last link's peer side goes into a third namespace (sl-be-<tag>),
+        where the gateway tests run their backends; clients stay in the peer namespace."""
         self.tag = str(tag if tag is not None else os.getpid() % 100000)
         self.links = links
         self.dp_ns = f"sl-dp-{self.tag}"
         self.peer_ns = f"sl-pe-{self.tag}"
+        self.backend_ns = f"sl-be-{self.tag}" if backend else None
         self._up = False
         self.dataplanes = []
         self._workdir = None
@@ -93,7 +96,7 @@ class Testbed:
     def up(self):
         self.down()  # leftovers of a crashed run with the same tag
         atexit.register(self.down)
-        for ns in (self.dp_ns, self.peer_ns):
+        for ns in self._namespaces():
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
             # Quiet links: no IPv6 autoconfiguration, router solicitations or MLD reports.
@@ -101,26 +104,48 @@ class Testbed:
             sh("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
         for i in range(self.links):
             d, p = self.dp_if(i), self.peer_if(i)
+            ns = self.ns_of_link(i)
             sh("ip", "link", "add", d, "netns", self.dp_ns, "type", "veth", "peer", "name", p,
-               "netns", self.peer_ns)
-            sh("ip", "-n", self.peer_ns, "addr", "add", f"{self.peer_ip(i)}/24", "dev", p)
+               "netns", ns)
+            sh("ip", "-n", ns, "addr", "add", f"{self.peer_ip(i)}/24", "dev", p)
             # veth leaves checksums to the receiver's stack; ours is not the kernel's.
-            sh("ip", "netns", "exec", self.peer_ns, "ethtool", "-K", p, "tx", "off", check=False)
+            sh("ip", "netns", "exec", ns, "ethtool", "-K", p, "tx", "off", check=False)
             sh("ip", "-n", self.dp_ns, "link", "set", d, "up")
-            sh("ip", "-n", self.peer_ns, "link", "set", p, "up")
+            sh("ip", "-n", ns, "link", "set", p, "up")
+        if self.backend_ns is not None and self.links >= 2:
+            # Clients and backends reach each other's subnet only through the dataplane.
+            sh("ip", "-n", self.peer_ns, "route", "add", "198.18.0.0/16", "via",
+               self.dp_ip(0), check=False)
+            sh("ip", "-n", self.backend_ns, "route", "add", "198.18.0.0/16", "via",
+               self.dp_ip(self.links - 1), check=False)
         self._up = True
         return self
 
     def down(self):
         for d in list(self.dataplanes):
             d.kill()
-        for ns in (self.dp_ns, self.peer_ns):
+        for ns in (self.dp_ns, self.peer_ns, f"sl-be-{self.tag}"):
             if os.path.exists(f"/var/run/netns/{ns}"):
                 sh("ip", "netns", "del", ns, check=False)
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
         self._up = False
+
+    def _namespaces(self):
+        return [self.dp_ns, self.peer_ns] + ([self.backend_ns] if self.backend_ns else [])
+
+    def ns_of_link(self, i):
+        """The namespace holding the peer side of link i."""
+        if self.backend_ns is not None and i == self.links - 1 and self.links >= 2:
+            return self.backend_ns
+        return self.peer_ns
+
+    def backend(self, *args, timeout=30, check=False):
+        return sh("ip", "netns", "exec", self.backend_ns, *args, timeout=timeout, check=check)
+
+    def backend_popen(self, *args, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", self.backend_ns, *args], **kw)
 
     def __enter__(self):
         return self.up()

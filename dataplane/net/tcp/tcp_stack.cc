@@ -95,7 +95,8 @@ bool tcp_stack::listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h
         if (l.port == be) {
             return false;
         }
-        if (l.port == 0 && free_slot == nullptr) {
+        // A slot unlistened with handshakes still pending stays reserved until they finish.
+        if (l.port == 0 && l.pending == 0 && free_slot == nullptr) {
             free_slot = &l;
         }
     }
@@ -104,6 +105,27 @@ bool tcp_stack::listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h
     }
     *free_slot = listener{be, backlog, 0, h};
     return true;
+}
+
+bool tcp_stack::unlisten(std::uint16_t port) noexcept {
+    const std::uint16_t be = rte_cpu_to_be_16(port);
+    for (auto& l : listeners_) {
+        if (l.port == be && port != 0) {
+            l.port = 0;  // handler kept: pending handshakes complete with it
+            return true;
+        }
+    }
+    return false;
+}
+
+bool tcp_stack::listening(std::uint16_t port) const noexcept {
+    const std::uint16_t be = rte_cpu_to_be_16(port);
+    for (const auto& l : listeners_) {
+        if (l.port == be && port != 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 connection* tcp_stack::connect(std::uint16_t port_id, rte_be32_t dst, std::uint16_t dst_port,
@@ -237,6 +259,12 @@ void tcp_stack::set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_
         wheel_.cancel(c.rtx_timer);
     }
     tcp_detail::keepalive_rearm(*this, c);
+}
+
+void tcp_stack::ack_now(connection& c) noexcept {
+    if (c.delack_timer.armed() && !c.doomed) {
+        tcp_detail::send_ack(*this, c);  // cancels the delayed-ACK timer
+    }
 }
 
 void tcp_stack::shutdown_write(connection& c) noexcept {

@@ -111,6 +111,11 @@ public:
     // Listens on `port` (host order) on every address of every port this lcore serves.
     // `backlog` bounds connections in SYN-RECEIVED for this listener.
     [[nodiscard]] bool listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h) noexcept;
+    // Stops accepting on `port` (host order): new SYNs get RST. Connections already accepted
+    // keep their handler, and ones still in SYN-RECEIVED complete with it, so `h` must stay
+    // alive. False if nothing listens there.
+    bool unlisten(std::uint16_t port) noexcept;
+    [[nodiscard]] bool listening(std::uint16_t port) const noexcept;
     // Active open from `port_id`'s address to dst:dst_port (host order port). The source port
     // is chosen so that the NIC's RSS brings the answers back to this lcore's queue (any port
     // when the port has one queue). Returns nullptr when out of TCBs or source ports. on_established or on_closed(refused/timeout) follows.
@@ -125,6 +130,11 @@ public:
                        std::uint8_t probes) noexcept;
     // Nagle's algorithm (RFC 9293 §3.7.4, RFC 1122 §4.2.3.4): off by default, as proxies want.
     void set_nagle(connection& c, bool on) noexcept { c.nagle = on; }
+    // Sends the ACK for received data now instead of after the delayed-ACK timeout. For an
+    // application that knows the peer is waiting for it: e.g. a proxy holding an incomplete
+    // response, whose backend may be holding the rest back under Nagle (RFC 9293 §3.7.4)
+    // until the first part is acknowledged. Nothing happens if there is nothing to ACK.
+    void ack_now(connection& c) noexcept;
     void shutdown_write(connection& c) noexcept;
     void close(connection& c) noexcept;
     void abort(connection& c) noexcept;
@@ -136,6 +146,9 @@ public:
     [[nodiscard]] connection* lookup(const flow_key& k) const noexcept;
     [[nodiscard]] std::uint64_t now_ms() const noexcept { return now_ms_; }
     [[nodiscard]] const tcp_params& params() const noexcept { return params_; }
+    // The lcore's timer wheel (1 ms ticks, advanced by tick()); applications on this lcore may
+    // arm their own timers on it (e.g. request timeouts), with the wheel's contract.
+    [[nodiscard]] core::timer_wheel& timers() noexcept { return wheel_; }
 
 private:
     friend struct tcp_detail;

@@ -92,7 +92,8 @@ def test_config_apply_dry_run_changes_nothing_and_prints_the_diff(env, daemon):
     assert r["dry_run"] is True and r["generation"] == 1
     assert r["diff"]["clusters"] == {"added": ["api", "static", "canary"], "removed": ["backend"],
                                      "changed": []}
-    assert sorted(r["diff"]["routes"]["added"]) == ["api_v1", "assets", "fallback"]
+    assert sorted(r["diff"]["routes"]["added"]) == ["api_v1", "assets", "fallback", "frames",
+                                                 "postgres"]
     assert env.ctl_json("config", "get") == before
     t = env.ctl("config", "apply", "-f", full, "--dry-run", json_out=False, check=0)
     assert "+ clusters/api" in t.stdout and "- clusters/backend" in t.stdout
@@ -100,7 +101,7 @@ def test_config_apply_dry_run_changes_nothing_and_prints_the_diff(env, daemon):
 
     r = env.ctl_json("config", "apply", "-f", full)
     assert r["generation"] == 2
-    assert len(env.ctl_json("route", "list")) == 3
+    assert len(env.ctl_json("route", "list")) == 5
     # The same file again: nothing changes in the diff.
     t = env.ctl("config", "apply", "-f", full, "--dry-run", json_out=False, check=0)
     assert "no changes" in t.stdout

@@ -115,4 +115,4 @@ def test_abi_mismatch_is_refused_naming_both_versions(env):
         f.write(hdr)
     d = Daemon(env)
     assert d.start(expect_running=False, config=os.path.join(CONFIGS, "minimal.yaml")) == 1
-    assert "ABI version mismatch: segment has version 99, this build expects version 1" in d.text()
+    assert "ABI version mismatch: segment has version 99, this build expects version 2" in d.text()
