@@ -133,6 +133,12 @@ void config_hub::publish_health_now() {
             f.outlier = static_cast<cp::shm::endpoint_outlier>(e.state);
             f.times_ejected = e.times_ejected;
             f.consecutive_failures = e.consecutive_failures;
+            // Active health checks (worker 0's probes), when the cluster has them.
+            if (cl.health_enabled && i < cl.endpoints.size()) {
+                f.active = cl.health[i].load(std::memory_order_relaxed) != 0
+                               ? cp::shm::endpoint_active::healthy
+                               : cp::shm::endpoint_active::unhealthy;
+            }
             if (e.state == filters::od_state::open) {
                 f.ejected_until_ns =
                     mono + (e.ejected_until_ns > dp_now ? e.ejected_until_ns - dp_now : 0);

@@ -286,7 +286,12 @@ const broken_case cases[] = {
      route_with("    action:\n      cluster: c\n      filters:\n"
                 "        - { name: rate_limit, settings: { limit: lim, burst: 5 } }\n"),
      "routes[0].action.filters[0].settings.burst",
-     "unknown setting 'burst' for filter rate_limit (expected: limit)"},
+     "unknown setting 'burst' for filter rate_limit (expected: limit, xdp_block)"},
+    {"filter_xdp_block_not_a_duration",
+     route_with("    action:\n      cluster: c\n      filters:\n"
+                "        - { name: rate_limit, settings: { limit: lim, xdp_block: 2days } }\n"),
+     "routes[0].action.filters[0].settings.xdp_block",
+     "expected a duration in 1ms..24h such as 30s, got '2days'"},
     {"prefix_rewrite_without_prefix_match",
      route_with("    action: { cluster: c, prefix_rewrite: /v2 }\n"),
      "routes[0].action.prefix_rewrite", "prefix_rewrite needs a prefix path match"},

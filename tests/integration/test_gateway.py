@@ -374,8 +374,16 @@ def test_breaker_ejects_a_dead_backend_and_half_open_probes_close_it(env):
 
 
 def test_active_health_checks_keep_traffic_off_a_dead_endpoint(env):
-    # 9005 has no backend: worker 0's probes (every 200 ms, 2 failures) mark it down, so round
-    # robin sends everything to the live endpoint without a single failed request.
+    # 9005 has no backend: worker 0's probes (every 200 ms, 2 failures) mark it down, which
+    # sluicectl shows; from then on round robin sends everything to the live endpoint without
+    # a single failed request.
+    def active():
+        return {e["endpoint"]: e["active_health"]
+                for e in env.cp.ctl("cluster", "health", "checked")["endpoints"]}
+
+    h = wait_for(lambda: (a := active()).get(f"{BE}:9005") == "unhealthy" and a, 10,
+                 "the probes to mark 9005 down")
+    assert h[f"{BE}:9006"] == "healthy", h
     got = [env.curl(url("/checked")) for _ in range(12)]
     assert [g[0] for g in got] == [200] * 12, got
     assert all(json.loads(g[2])["backend"] == "c" for g in got)
