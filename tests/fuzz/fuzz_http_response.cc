@@ -4,7 +4,8 @@
 // Sluice accepts the reference accepts with the same status, header count and body bytes.
 // Documented exceptions: 1xx, 204 and 304 responses never have a body (RFC 9112 §6.3 item 1),
 // the reference reads one when Content-Length or Transfer-Encoding says so; a field whose name
-// merely begins with a framing field's name, which the reference takes for the framing field.
+// merely begins with a framing field's name, which the reference takes for the framing field;
+// HTAB as optional whitespace in Content-Length/Transfer-Encoding, which the reference refuses.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@ using namespace sluice::test::http;
 }
 
 bool prefix_names = false;  // has_framing_name_prefix() of the last whole parse
+bool tab_in_framing = false;  // has_tab_in_framing_line() of the last whole parse
 
 outcome run(std::string_view raw, bool head_req, const std::vector<std::uint32_t>& cuts,
             std::uint16_t* status, std::uint16_t* headers) {
@@ -35,6 +37,7 @@ outcome run(std::string_view raw, bool head_req, const std::vector<std::uint32_t
         *status = p.head().status;
         *headers = p.head().header_count;
         prefix_names = has_framing_name_prefix(p.head().headers, p.head().header_count, raw);
+        tab_in_framing = has_tab_in_framing_line(p.head().headers, p.head().header_count, raw);
     }
     return o;
 }
@@ -64,6 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     if (prefix_names) {
         return 0;  // documented: the reference's field-name matcher takes these for the real one
+    }
+    if (tab_in_framing) {
+        return 0;  // documented: the reference refuses HTAB as OWS in framing fields
     }
     const ref_result r = run_reference(raw, true, head_req);
     if (!r.complete) {

@@ -409,6 +409,12 @@ std::vector<response_case> response_cases() {
         {.name = "bare_lf", .raw = "HTTP/1.1 200 OK\nContent-Length: 0\n\n", .err = error::bare_lf,
          .reference = ref::accepts,
          .why = "bare LF as a line end: refused, see the request case bare_lf_everywhere"},
+        {.name = "cl_with_trailing_htab",
+         .raw = "HTTP/1.1 200 OK\r\nContent-Length: 3\t\r\n\r\nabc",
+         .body = body_kind::length, .payload = "abc",
+         .reference = ref::rejects,
+         .why = "RFC 9110 §5.6.3: OWS is SP or HTAB; the reference skips only SP after a "
+                "Content-Length value (found by fuzz_http_response)"},
         {.name = "te_in_http10",
          .raw = "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
          .err = error::te_in_http10,
