@@ -2,13 +2,7 @@
 worker lcore of sluice-dataplane applies and reports, sluicectl shows it, and either side
 survives the other restarting. Segments, sockets and state live in per-test temp directories;
 namespaces come from the testbed. Everything is removed even on failure."""
-import json
 import os
-import re
-import shutil
-import signal
-import subprocess
-import tempfile
 import time
 
 import pytest

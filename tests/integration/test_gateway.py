@@ -7,11 +7,8 @@ import hashlib
 import json
 import os
 import re
-import signal
-import socket
 import struct
 import subprocess
-import tempfile
 import time
 import zlib
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from cp_harness import REPO, ControlPlane
-from testbed import Dataplane, Testbed, build_dir, wait_for
+from testbed import Dataplane, Testbed, build_dir
 
 GW = "198.18.0.2"
 BE = "198.18.1.1"

@@ -5,13 +5,11 @@ queues, one per worker); the cluster has no backend, so admitted requests end in
 100 ms connect timeout (503 once the endpoint is ejected) and refused ones in 429, all answered
 by the gateway itself."""
 import json
-import os
-import time
 
 import pytest
 
-from cp_harness import ControlPlane
-from testbed import Dataplane, wait_for
+from cp_harness import running
+from testbed import Dataplane
 
 RATE, BURST, SECONDS = 20, 10, 5
 
@@ -57,14 +55,8 @@ print(json.dumps({'counts': counts, 'elapsed': time.monotonic() - t0}))
 
 @pytest.fixture
 def cp(bed):
-    path = os.path.join(bed.workdir(), "gw.yaml")
-    with open(path, "w") as f:
-        f.write(CONFIG)
-    c = ControlPlane(bed.tag, path)
-    try:
-        yield c.start()
-    finally:
-        c.cleanup()
+    with running(bed, CONFIG) as c:
+        yield c
 
 
 def test_rate_limit_holds_across_two_workers(bed, cp):

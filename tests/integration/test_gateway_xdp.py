@@ -2,13 +2,11 @@
 with `xdp_block` refuses is then dropped by Sluice's XDP program, before the dataplane sees its
 packets, until the verdict expires. The dataplane runs on its own net_af_xdp device with the XDP
 program (port mode `afxdp:`), configured by the real control plane."""
-import os
-import subprocess
 import time
 
 import pytest
 
-from cp_harness import ControlPlane
+from cp_harness import running
 from testbed import Dataplane, wait_for
 
 CONFIG = """
@@ -32,14 +30,8 @@ routes:
 
 @pytest.fixture
 def cp(bed):
-    path = os.path.join(bed.workdir(), "gw.yaml")
-    with open(path, "w") as f:
-        f.write(CONFIG)
-    c = ControlPlane(bed.tag, path)
-    try:
-        yield c.start()
-    finally:
-        c.cleanup()
+    with running(bed, CONFIG) as c:
+        yield c
 
 
 def status_of(bed, timeout=2):

@@ -1,5 +1,6 @@
 """sluice-ctrlplane for integration tests: a daemon with its own instance name, run dir, state
 dir and shm dir (all temporary, removed by cleanup()), plus sluicectl against it."""
+import contextlib
 import json
 import os
 import shutil
@@ -80,3 +81,16 @@ class ControlPlane:
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
         shutil.rmtree(self.shm, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running(bed, config_text):
+    """A started ControlPlane for `bed` whose config file holds config_text; cleaned up after."""
+    path = os.path.join(bed.workdir(), "ctrlplane.yaml")
+    with open(path, "w") as f:
+        f.write(config_text)
+    c = ControlPlane(bed.tag, path)
+    try:
+        yield c.start()
+    finally:
+        c.cleanup()
