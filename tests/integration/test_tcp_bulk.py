@@ -25,7 +25,7 @@ middle namespace included, even on failure; every transfer is bounded by a timeo
 """
 import hashlib
 import json
-import os
+import subprocess
 import time
 
 import pytest
@@ -107,33 +107,48 @@ print(json.dumps({"status": reply.split(b"\r\n", 1)[0].decode(errors="replace"),
 """
 
 
-def download(bed, timeout):
+def start_download(bed, timeout):
     url = f"http://{bed.dp_ip()}:{HTTP_SOURCE}/bulk"
-    r = bed.peer("bash", "-o", "pipefail", "-c",
-                 f"curl -sS --fail --max-time {timeout} {url} | /usr/bin/python3 -c '{READER}'",
-                 timeout=timeout + 10)
-    assert r.returncode == 0, f"curl download failed ({r.returncode}): {r.stderr}"
-    return json.loads(r.stdout)
+    return bed.peer_popen("bash", "-o", "pipefail", "-c",
+                          f"curl -sS --fail --max-time {timeout} {url} | "
+                          f"/usr/bin/python3 -c '{READER}'",
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def upload(bed, timeout):
-    r = bed.peer("/usr/bin/python3", "-c", UPLOADER, bed.dp_ip(), str(HTTP_SINK), str(SIZE),
-                 timeout=timeout)
-    assert r.returncode == 0, f"upload failed ({r.returncode}): {r.stderr}"
-    return json.loads(r.stdout)
+def start_upload(bed):
+    return bed.peer_popen("/usr/bin/python3", "-c", UPLOADER, bed.dp_ip(), str(HTTP_SINK),
+                          str(SIZE), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def check_both_ways(bed, d, rtt, timeout):
-    """Downloads and uploads 100 MB; asserts byte-exactness and the stall bound."""
-    got = download(bed, timeout)
-    print(f"download: {got['seconds']:.1f} s, longest gap {got['max_gap']:.3f} s")
+def finish(proc, what, timeout):
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"{what} did not finish within {timeout} s: {err}")
+    assert proc.returncode == 0, f"{what} failed ({proc.returncode}): {err}"
+    return json.loads(out)
+
+
+def check_both_ways(bed, d, rtt, timeout, concurrent=False):
+    """Downloads and uploads 100 MB (one after the other, or both at once over the same path);
+    asserts byte-exactness and the stall bound. Returns (download, upload) results."""
+    dl = start_download(bed, timeout)
+    if not concurrent:
+        got = finish(dl, "download", timeout + 10)
+    up = start_upload(bed)
+    if concurrent:
+        got = finish(dl, "download", timeout + 10)
+    sent = finish(up, "upload", timeout + 10)
+    print(f"download: {got['seconds']:.1f} s, longest gap {got['max_gap']:.3f} s; "
+          f"upload: {sent['seconds']:.1f} s, longest gap {sent['max_gap']:.3f} s")
     assert got["bytes"] == SIZE and got["sha256"] == DOWNLOAD_SHA, f"{got}\n{d.log()}"
+    assert sent["status"] == "HTTP/1.1 200 OK", f"{sent}\n{d.log()}"
+    assert sent["body"] == f"{SIZE} {UPLOAD_SHA}", f"{sent}\n{d.log()}"
     assert got["max_gap"] < stall_bound(rtt), f"download stalled: {got}"
-    up = upload(bed, timeout)
-    print(f"upload: {up['seconds']:.1f} s, longest gap {up['max_gap']:.3f} s")
-    assert up["status"] == "HTTP/1.1 200 OK", f"{up}\n{d.log()}"
-    assert up["body"] == f"{SIZE} {UPLOAD_SHA}", f"{up}\n{d.log()}"
-    assert up["max_gap"] < stall_bound(rtt), f"upload stalled: {up}"
+    assert sent["max_gap"] < stall_bound(rtt), f"upload stalled: {sent}"
+    return got, sent
 
 
 @pytest.mark.parametrize("mode", ["af_packet", "af_xdp"])
@@ -169,7 +184,7 @@ def test_100mb_both_ways_through_impaired_path(bed, name, imp, one_way, counter)
     with ImpairedPath(bed, seed=seed, **imp) as path:
         d = Dataplane(bed, "af_packet", extra=APPS).start()
         started = time.monotonic()
-        check_both_ways(bed, d, rtt=2 * one_way, timeout=400)
+        check_both_ways(bed, d, rtt=2 * one_way, timeout=400, concurrent=True)
         print(f"{name}: both ways in {time.monotonic() - started:.1f} s")
         c = path.stop()
         for direction in ("a_to_b", "b_to_a"):
