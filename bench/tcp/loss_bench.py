@@ -9,13 +9,17 @@ Sluice time / Linux time (above 1: Sluice is slower).
   download: curl GETs 100 MB (the server sends; the sender under test is the server)
   upload:   curl PUTs 100 MB (Linux sends; the receiver under test is the server)
 
+Linux's congestion control is set in both namespaces (--linux-cc, default cubic, the stack's own
+algorithm): this machine's default is bbr, which barely reacts to random loss, so a bbr baseline
+compares algorithms rather than implementations. The Linux client uses it in the Sluice runs too.
+
 Both ends share the 2-vCPU machine with the bridge and the dataplane's polling worker, so
 compare ratios across machines, not absolute times. A run that takes longer than --timeout
 seconds is reported as a failure.
 
 Run as root from the repository (after ninja -C build):
     /usr/bin/python3 bench/tcp/loss_bench.py [--loss 1 5] [--rounds 1] [--mb 100]
-        [--delay-ms 0] [--json FILE]
+        [--delay-ms 0] [--linux-cc cubic] [--json FILE]
 """
 import argparse
 import hashlib
@@ -139,6 +143,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=1, choices=range(1, 11))
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--timeout", type=int, default=600)
+    ap.add_argument("--linux-cc", default="cubic",
+                    help="net.ipv4.tcp_congestion_control in the test namespaces")
     ap.add_argument("--json")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -154,6 +160,9 @@ def main():
                 seed = 1000 * rnd + int(loss * 10)
                 for server, fn in (("sluice", run_sluice), ("linux", run_linux)):
                     with testbed.Testbed(tag=f"lb{os.getpid() % 1000}") as bed:
+                        for ns in (bed.peer_ns, bed.dp_ns):
+                            sh("ip", "netns", "exec", ns, "sysctl", "-qw",
+                               f"net.ipv4.tcp_congestion_control={args.linux_cc}")
                         with ImpairedPath(bed, loss=loss, delay_ms=args.delay_ms, seed=seed):
                             t = fn(bed, args, size, upload_file)
                     for dr, secs in t.items():
@@ -161,7 +170,8 @@ def main():
                                         "direction": dr, "seconds": secs})
                         print(f"loss {loss:g} % round {rnd + 1} {server:6s} {dr:8s}: "
                               f"{secs:7.2f} s ({size / secs / 1e6:6.2f} MB/s)", flush=True)
-    print("\nloss  direction  sluice_s  linux_s  ratio (sluice/linux)")
+    print(f"\nLinux congestion control: {args.linux_cc}; one-way delay {args.delay_ms:g} ms")
+    print("loss  direction  sluice_s  linux_s  ratio (sluice/linux)")
     for loss in args.loss:
         for dr in ("download", "upload"):
             med = {s: statistics.median(r["seconds"] for r in results if r["loss"] == loss
@@ -171,7 +181,8 @@ def main():
                   f"{med['sluice'] / med['linux']:.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"mb": args.mb, "delay_ms": args.delay_ms, "runs": results}, f, indent=1)
+            json.dump({"mb": args.mb, "delay_ms": args.delay_ms, "linux_cc": args.linux_cc,
+                       "runs": results}, f, indent=1)
 
 
 if __name__ == "__main__":
