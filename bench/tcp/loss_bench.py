@@ -9,9 +9,11 @@ Sluice time / Linux time (above 1: Sluice is slower).
   download: curl GETs 100 MB (the server sends; the sender under test is the server)
   upload:   curl PUTs 100 MB (Linux sends; the receiver under test is the server)
 
-Linux's congestion control is set in both namespaces (--linux-cc, default cubic, the stack's own
-algorithm): this machine's default is bbr, which barely reacts to random loss, so a bbr baseline
-compares algorithms rather than implementations. The Linux client uses it in the Sluice runs too.
+The Linux server's congestion control is --linux-cc (TCP_CONGESTION on its sockets; default
+cubic, the stack's own algorithm): this machine's default is bbr, which barely reacts to random
+loss, so a bbr baseline compares algorithms rather than implementations. A namespace cannot
+take cubic as its default here (not in tcp_allowed_congestion_control), so curl, the sender of
+the uploads, keeps the machine's default in both the Sluice and the Linux runs.
 
 Both ends share the 2-vCPU machine with the bridge and the dataplane's polling worker, so
 compare ratios across machines, not absolute times. A run that takes longer than --timeout
@@ -41,7 +43,7 @@ SOURCE_PORT, SINK_PORT = 8080, 8081
 # The Linux server for the baseline: the same two HTTP answers as tcp-http-source/-sink.
 LINUX_SERVER = r"""
 import hashlib, socket, sys, threading
-host, size = sys.argv[1], int(sys.argv[2])
+host, size, cc = sys.argv[1], int(sys.argv[2]), sys.argv[5].encode()
 body = memoryview((bytes(range(251)) * (size // 251 + 1))[:size])
 def head(c):
     h = b""
@@ -72,6 +74,7 @@ def serve(port, fn):
     ls.bind((host, port)); ls.listen(8)
     while True:
         c, _ = ls.accept()
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc)
         try:
             fn(c)
         finally:
@@ -124,7 +127,7 @@ def run_linux(bed, args, size, upload_file):
        "off", check=False)
     srv = subprocess.Popen(["ip", "netns", "exec", bed.dp_ns, "/usr/bin/python3", "-c",
                             LINUX_SERVER, bed.dp_ip(), str(size), str(SOURCE_PORT),
-                            str(SINK_PORT)],
+                            str(SINK_PORT), args.linux_cc],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         if srv.stdout.readline().strip() != "listening":
@@ -144,7 +147,7 @@ def main():
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--linux-cc", default="cubic",
-                    help="net.ipv4.tcp_congestion_control in the test namespaces")
+                    help="the Linux server's congestion control (TCP_CONGESTION)")
     ap.add_argument("--json")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -160,9 +163,6 @@ def main():
                 seed = 1000 * rnd + int(loss * 10)
                 for server, fn in (("sluice", run_sluice), ("linux", run_linux)):
                     with testbed.Testbed(tag=f"lb{os.getpid() % 1000}") as bed:
-                        for ns in (bed.peer_ns, bed.dp_ns):
-                            sh("ip", "netns", "exec", ns, "sysctl", "-qw",
-                               f"net.ipv4.tcp_congestion_control={args.linux_cc}")
                         with ImpairedPath(bed, loss=loss, delay_ms=args.delay_ms, seed=seed):
                             t = fn(bed, args, size, upload_file)
                     for dr, secs in t.items():
@@ -170,7 +170,8 @@ def main():
                                         "direction": dr, "seconds": secs})
                         print(f"loss {loss:g} % round {rnd + 1} {server:6s} {dr:8s}: "
                               f"{secs:7.2f} s ({size / secs / 1e6:6.2f} MB/s)", flush=True)
-    print(f"\nLinux congestion control: {args.linux_cc}; one-way delay {args.delay_ms:g} ms")
+    print(f"\nLinux server congestion control: {args.linux_cc}; one-way delay "
+          f"{args.delay_ms:g} ms")
     print("loss  direction  sluice_s  linux_s  ratio (sluice/linux)")
     for loss in args.loss:
         for dr in ("download", "upload"):
