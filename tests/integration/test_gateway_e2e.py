@@ -24,7 +24,9 @@ BE = "198.18.1.1"
 SECRET = "s3cret-for-tests"
 
 # A small HTTP/1.1 backend whose behaviour is chosen per endpoint (--mode) and per path:
-#   echo     JSON {"name", "method", "path", "n"} after --delay-ms (keep-alive, Content-Length)
+#   echo     JSON {"name", "method", "path", "n"} after --delay-ms (keep-alive, Content-Length);
+#            /fixed... answers the same small body every time (ab counts length changes as
+#            failures)
 #   stall    a 200 head promising 100000 bytes, 1000 of them, then silence until the peer goes
 #   flaky    the first request for each path fails: /reset/... closes the connection with an
 #            RST before answering, /503/... answers 503; later ones are echoed
@@ -68,6 +70,9 @@ def serve(c):
         if path == "/stats":
             with lock:
                 answer(c, 200, count)
+            continue
+        if path.startswith("/fixed"):
+            answer(c, 200, {"ok": True})
             continue
         with lock:
             count["requests"] += 1
@@ -347,8 +352,8 @@ def users_to_backends(env, users):
     return {u: names[0] for u, names in out.items()}
 
 
-def test_maglev_on_a_header_is_sticky_and_removing_a_backend_moves_only_its_keys(env):
-    users = [f"user-{i}" for i in range(90)]
+def test_maglev_on_a_header_is_sticky_and_removing_a_backend_moves_about_only_its_keys(env):
+    users = [f"user-{i}" for i in range(150)]
     before = users_to_backends(env, users)
     assert set(before.values()) == {"h1", "h2", "h3"}, before
     try:
@@ -359,9 +364,15 @@ def test_maglev_on_a_header_is_sticky_and_removing_a_backend_moves_only_its_keys
     finally:
         env.cp.apply(config())
         env.cp.wait_applied()
-    moved_kept = [u for u in users if before[u] != "h3" and after[u] != before[u]]
-    assert moved_kept == [], moved_kept                  # keys on h1/h2 stayed where they were
+    kept = [u for u in users if before[u] != "h3"]
+    moved_kept = [u for u in kept if after[u] != before[u]]
+    # Every h3 key moved to h1/h2; keys on h1/h2 stay, up to Maglev's small extra disruption
+    # (NSDI 2016 §5.3; dataplane/cfg/lb.hh): about 1 % at this table size, bounded at 5 %.
     assert all(after[u] in ("h1", "h2") for u in users if before[u] == "h3")
+    assert len(moved_kept) <= 0.05 * len(kept), (len(moved_kept), len(kept), moved_kept)
+    # The same keys map the same way again once h3 is back (the table is a pure function of
+    # the endpoint set).
+    assert users_to_backends(env, users) == before
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -419,7 +430,7 @@ def test_rate_limit_delay_mode_queues_requests_instead_of_refusing(env):
 # --- load clients -------------------------------------------------------------------------------
 
 def test_ab_keep_alive_load_has_no_failures(env):
-    r = env.bed.peer("ab", "-k", "-n", "3000", "-c", "8", "-s", "10", url("/ab"), timeout=120)
+    r = env.bed.peer("ab", "-k", "-n", "3000", "-c", "8", "-s", "10", url("/fixed/ab"), timeout=120)
     assert r.returncode == 0, r.stderr + r.stdout
     assert re.search(r"Complete requests:\s+3000\b", r.stdout), r.stdout
     assert re.search(r"Failed requests:\s+0\b", r.stdout), r.stdout
@@ -427,7 +438,7 @@ def test_ab_keep_alive_load_has_no_failures(env):
 
 
 def test_h2load_h1_load_has_no_failures(env):
-    r = env.bed.peer("h2load", "--h1", "-n", "3000", "-c", "8", "-m", "1", url("/h2load"),
+    r = env.bed.peer("h2load", "--h1", "-n", "3000", "-c", "8", "-m", "1", url("/fixed/h2load"),
                      timeout=120)
     assert r.returncode == 0, r.stderr + r.stdout
     assert re.search(r"requests: 3000 total, 3000 started, 3000 done, 3000 succeeded, "
