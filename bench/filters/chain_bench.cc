@@ -76,11 +76,13 @@ void bm_filter_chain(benchmark::State& state) {
     path += route;
     path += "/items?id=42";
     const std::string ts = std::to_string(h.unix_now_s());
-    const std::string raw = "GET " + path + " HTTP/1.1\r\nHost: api.example.com\r\n"
-                            "User-Agent: bench\r\nAccept: */*\r\n"
-                            "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n"
-                            "x-timestamp: " + ts + "\r\nx-signature: " +
-                            hex_hmac("GET\n" + path + "\n" + ts) + "\r\n\r\n";
+    std::string raw("GET ");
+    raw += path;
+    raw += " HTTP/1.1\r\nHost: api.example.com\r\nUser-Agent: bench\r\nAccept: */*\r\n";
+    raw += "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n";
+    raw += "x-timestamp: " + ts + "\r\nx-signature: ";
+    raw += hex_hmac("GET\n" + path + "\n" + ts);
+    raw += "\r\n\r\n";
     h.parse(raw);
     std::uint64_t proceeded = 0;
     for (auto _ : state) {

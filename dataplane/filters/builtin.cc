@@ -88,8 +88,7 @@ std::vector<std::pair<std::string, std::string>> split_fields(std::string_view t
 class ratelimit_filter final : public http_filter {
 public:
     ratelimit_filter(filters::limiter* l, gateway_services& svc, std::uint8_t key,
-                     std::string key_header, std::uint32_t xdp_block_ms,
-                     std::uint32_t max_delay_ms)
+                     std::string key_header, std::uint32_t xdp_block_ms, std::uint32_t max_delay_ms)
         : l_(l),
           reg_(svc.limiters),
           svc_(svc),

@@ -122,7 +122,8 @@ public:
         session_.head.clear();
         session_.parser->reset();
         rte_mbuf* m = rte_pktmbuf_alloc(dpdk_env::get().pool);
-        char* p = m == nullptr ? nullptr : rte_pktmbuf_append(m, static_cast<std::uint16_t>(raw.size()));
+        char* p =
+            m == nullptr ? nullptr : rte_pktmbuf_append(m, static_cast<std::uint16_t>(raw.size()));
         if (p == nullptr) {
             chain_harness_die("request does not fit one mbuf");
         }

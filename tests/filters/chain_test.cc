@@ -60,8 +60,8 @@ bool has_edit(const request& r, bool response, std::string_view name, std::strin
 std::string sign(std::string_view msg) {
     unsigned char mac[32];
     unsigned len = 0;
-    HMAC(EVP_sha256(), "k", 1, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-         mac, &len);
+    HMAC(EVP_sha256(), "k", 1, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac,
+         &len);
     std::string out;
     for (unsigned i = 0; i < len; ++i) {
         out += "0123456789abcdef"[mac[i] >> 4];

@@ -123,8 +123,8 @@ decision check_delay(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns,
     const bool shadow = static_cast<rl_mode>(l.def_.mode) == rl_mode::shadow;
     // Capped like the tolerance, so base - t stays well inside the signed range.
     const std::uint64_t max_wait =
-        shadow ? 0 : std::min<std::uint64_t>(max_delay_ns, max_tolerance >> tick_shift)
-                         << tick_shift;
+        shadow ? 0
+               : std::min<std::uint64_t>(max_delay_ns, max_tolerance >> tick_shift) << tick_shift;
     detail::rl_slot* s = &l.single_;
     if (l.table_) {
         if (detail::rl_slot* found = l.find_slot(key_hash, t)) {

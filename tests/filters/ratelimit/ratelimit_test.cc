@@ -138,7 +138,7 @@ TEST(ratelimit, delay_mode_queues_up_to_max_delay_in_arrival_order) {
         {0, false, 0},              // token 5 at +300 ms: past max_delay, denied (429)
         {50 * ms, true, 250 * ms},  // 50 ms later token 5 is 250 ms away: within max_delay
         {50 * ms, false, 0},
-        {1 * sec, true, 0},         // idle: the queue drained, the bucket refilled
+        {1 * sec, true, 0},  // idle: the queue drained, the bucket refilled
     };
     limiter_registry reg;
     limiter* l = reg.acquire(route_limit(1, 10'000, 2));
