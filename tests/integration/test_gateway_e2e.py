@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import threading
 import time
 
 import pytest
@@ -255,8 +254,8 @@ def url(path):
 def test_stalled_response_body_is_cut_after_stream_idle_not_the_request_timeout(env):
     before = env.counter("stream_idle_timeouts")
     t0 = time.monotonic()
-    r = env.bed.peer("curl", "-sS", "-m", "15", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
-                     url("/stall"), timeout=20)
+    r = env.bed.peer("curl", "-sS", "-m", "15", "-o", "/dev/null",
+                     "-w", "%{http_code} %{size_download}", url("/stall"), timeout=20)
     took = time.monotonic() - t0
     # The head and the first 1000 bytes arrived; then the connection was cut (curl: 18 partial
     # file or 56 receive failure), after stream_idle (500 ms), long before the 20 s timeout.
