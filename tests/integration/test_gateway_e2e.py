@@ -327,6 +327,7 @@ def test_least_request_sends_fewer_requests_to_the_slow_backend(env):
     assert len(names) == 200
     fast, slow = names.count("fast"), names.count("slow")
     assert fast + slow == 200
+    print(f"least_request: fast {fast}, slow {slow}")
     assert slow < fast / 2, (fast, slow)
     assert env.backend_stats(9104)["requests"] - slow0 == slow
     assert env.backend_stats(9103)["requests"] - fast0 >= fast
@@ -367,6 +368,7 @@ def test_maglev_on_a_header_is_sticky_and_removing_a_backend_moves_about_only_it
     moved_kept = [u for u in kept if after[u] != before[u]]
     # Every h3 key moved to h1/h2; keys on h1/h2 stay, up to Maglev's small extra disruption
     # (NSDI 2016 §5.3; dataplane/cfg/lb.hh): about 1 % at this table size, bounded at 5 %.
+    print(f"maglev: {len(moved_kept)} of {len(kept)} kept keys moved")
     assert all(after[u] in ("h1", "h2") for u in users if before[u] == "h3")
     assert len(moved_kept) <= 0.05 * len(kept), (len(moved_kept), len(kept), moved_kept)
     # The same keys map the same way again once h3 is back (the table is a pure function of
