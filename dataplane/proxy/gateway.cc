@@ -120,7 +120,8 @@ void gateway::tick(std::uint64_t now_tsc) noexcept {
         stats_.breaker_rejected == published_.breaker_rejected &&
         stats_.responses_2xx == published_.responses_2xx &&
         stats_.responses_4xx == published_.responses_4xx &&
-        stats_.responses_5xx == published_.responses_5xx) {
+        stats_.responses_5xx == published_.responses_5xx &&
+        stats_.stream_idle_timeouts == published_.stream_idle_timeouts) {
         return;
     }
     link_->begin();
@@ -136,6 +137,8 @@ void gateway::tick(std::uint64_t now_tsc) noexcept {
     push(counter::responses_5xx, stats_.responses_5xx, published_.responses_5xx);
     push(counter::rate_limited, stats_.rate_limited, published_.rate_limited);
     push(counter::breaker_open, stats_.breaker_rejected, published_.breaker_rejected);
+    push(counter::stream_idle_timeouts, stats_.stream_idle_timeouts,
+         published_.stream_idle_timeouts);
     link_->commit();
 }
 

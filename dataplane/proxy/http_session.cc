@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "../core/shm_link.hh"
+#include "filter_chain.hh"
 #include "gateway.hh"
 #include "head_writer.hh"
 #include "services.hh"
@@ -134,32 +135,9 @@ bool send_client(http_session& s, const char* p, std::uint32_t n) noexcept {
     return s.gw->tcp().send(*s.c, p, n) == n;
 }
 
-// Calls fn(filter, state) for every filter whose on_request_headers ran, in chain order.
-template <typename Fn>
-void for_each_run_filter(request& r, Fn&& fn) noexcept {
-    std::uint8_t k = 0;
-    for (const std::vector<filter_ref>* fs :
-         {r.listener() != nullptr ? &r.listener()->filters : nullptr,
-          r.route() != nullptr ? &r.route()->filters : nullptr}) {
-        if (fs == nullptr) {
-            continue;
-        }
-        for (const auto& f : *fs) {
-            if (k++ >= r.filters_run) {
-                return;
-            }
-            fn(*f.filter, r.arena() + f.state_off);
-        }
-    }
-}
+void run_complete_filters(request& r) noexcept { run_complete_chain(r); }
 
-void run_complete_filters(request& r) noexcept {
-    for_each_run_filter(r, [&](http_filter& f, void* st) { f.on_complete(r, st); });
-}
-
-void run_response_filters(request& r) noexcept {
-    for_each_run_filter(r, [&](http_filter& f, void* st) { f.on_response_headers(r, st); });
-}
+void run_response_filters(request& r) noexcept { run_response_chain(r); }
 
 void release_request(http_session& s) noexcept {
     request* r = s.req;
@@ -169,6 +147,8 @@ void release_request(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     gw.timers().cancel(r->timer);
     gw.timers().cancel(r->backoff);
+    gw.timers().cancel(r->stream_idle);
+    gw.timers().cancel(r->wake);
     end_try(gw, *r);
     if (r->acquired_request) {
         release_request_slot(gw, *r);
@@ -238,6 +218,43 @@ void on_backoff(core::timer_wheel& w, core::timer_node& n, void* ctx) {
     }
 }
 
+// Stream idle (issue 6): a request body being sent or a response body being relayed that makes
+// no progress for stream_idle_ms ends the exchange, independently of the request timeout.
+// Progress only stamps r.progress_ms (no timer work per segment); the timer, armed once when the
+// request head goes upstream, re-arms itself for the remainder until the stamp is too old.
+// Waiting for the response head (whole request sent) or in a paused filter is not a stall: the
+// request timeout covers that.
+bool streaming(const request& r) noexcept {
+    return (r.head_sent && !r.body_done) || r.response_started;
+}
+
+void on_stream_idle(core::timer_wheel& w, core::timer_node& n, void* ctx) {
+    (void)n;
+    auto* s = static_cast<http_session*>(ctx);
+    request* r = s->req;
+    if (r == nullptr) {
+        return;
+    }
+    const std::uint64_t now = s->gw->now_ms();
+    const std::uint64_t idle = now - std::min(now, r->progress_ms);
+    if (!streaming(*r) || idle < r->stream_idle_ms) {
+        const std::uint64_t left = streaming(*r) ? r->stream_idle_ms - idle : r->stream_idle_ms;
+        w.arm_after(r->stream_idle, left, &on_stream_idle, s);
+        return;
+    }
+    ++s->gw->stats_.stream_idle_timeouts;
+    // Before the response head: 504 (the request body stalled, or the backend stopped reading
+    // it). After it: fail_exchange resets both connections (the client sees a short body).
+    // A stalled response is the backend's failure (outlier detection); a stalled upload is not.
+    fail_exchange(*s, 504, r->body_done);
+}
+
+void stream_progress(http_session& s) noexcept {
+    if (s.req != nullptr) {
+        s.req->progress_ms = s.gw->now_ms();
+    }
+}
+
 // The upstream failed this exchange (connect failure, reset, timeout, bad response): retry if
 // the policy and the request allow, else answer `status` (or abort when the response already
 // started).
@@ -271,35 +288,13 @@ void fail_exchange(http_session& s, std::uint16_t status, bool upstream_failed) 
 
 bool run_request_filters(http_session& s) noexcept {
     request& r = *s.req;
-    std::uint8_t k = 0;
-    auto run = [&](const std::vector<filter_ref>& fs) -> int {
-        for (const auto& f : fs) {
-            if (k++ < r.filter_pos) {
-                continue;
-            }
-            r.filter_pos = k;
-            r.filters_run = k;
-            const filter_status st = f.filter->on_request_headers(r, r.arena() + f.state_off);
-            if (st == filter_status::respond) {
-                return 1;
-            }
-            if (st == filter_status::pause) {
-                r.paused = true;
-                return 2;
-            }
-        }
-        return 0;
-    };
-    int v = r.listener() != nullptr ? run(r.listener()->filters) : 0;
-    if (v == 0 && r.route() != nullptr) {
-        v = run(r.route()->filters);
-    }
-    if (v == 1) {
+    const chain_status v = run_request_chain(r);
+    if (v == chain_status::respond) {
         const bool body_pending = s.parser->head().body != http::body_kind::none;
         send_local(s, r.local_status_, {r.local_body_, r.local_body_len_}, body_pending);
         return false;
     }
-    return v == 0;
+    return v == chain_status::proceed;
 }
 
 void start_request(http_session& s) noexcept {
@@ -375,6 +370,8 @@ void start_request(http_session& s) noexcept {
     const std::uint32_t tmo =
         r->route_->timeout_ms != 0 ? r->route_->timeout_ms : r->cluster_->request_timeout_ms;
     gw.timers().arm_after(r->timer, tmo, &on_request_timeout, &s);
+    r->stream_idle_ms = r->route_->stream_idle_ms != 0 ? r->route_->stream_idle_ms
+                                                       : r->cluster_->stream_idle_ms;
     if (!run_request_filters(s)) {
         return;
     }
@@ -392,6 +389,10 @@ void send_request_head(http_session& s) noexcept {
         return;
     }
     r.head_sent = true;
+    r.progress_ms = gw.now_ms();
+    if (!r.stream_idle.armed()) {
+        gw.timers().arm_after(r.stream_idle, r.stream_idle_ms, &on_stream_idle, &s);
+    }
     if (!u.rp) {
         u.rp.emplace();  // once per pooled connection (construction clears 128 header slots)
     }
@@ -629,6 +630,10 @@ void response_head_done(http_session& s, upstream_conn& u) noexcept {
     u.head_done = true;
     r.status_ = h.status;
     r.response_started = true;
+    r.progress_ms = gw.now_ms();
+    // The request timeout ends with the response head (docs/gateway.md); the body is guarded by
+    // stream_idle from here on, so a long download is not cut at the request timeout.
+    gw.timers().cancel(r.timer);
     r.dechunk = h.body == http::body_kind::chunked && s.parser->head().version_minor == 0;
     if (h.body == http::body_kind::until_close || r.dechunk || !h.keep_alive) {
         // The client learns the end of the body from the close.
@@ -832,6 +837,7 @@ void http_on_data(http_session& s, const net::tcp::rx_view& v) noexcept {
         s.in.clear();
         return;
     }
+    stream_progress(s);
     process(s);
 }
 
@@ -876,6 +882,7 @@ void http_upstream_data(http_session& s, upstream_conn& u, const net::tcp::rx_vi
     if (s.req == nullptr || s.up != &u || !s.req->head_sent) {
         return;  // data before we asked for anything: ignored until the exchange is over
     }
+    stream_progress(s);
     relay_response(s, u);
 }
 

@@ -55,6 +55,7 @@ std::uint16_t request_ctx::upstream_port() const noexcept {
 filters::auth_counters& request_ctx::auth_counters() noexcept { return gw_->auth_stats(); }
 void request_ctx::count_rate_limited() noexcept { ++gw_->stats_.rate_limited; }
 void request_ctx::count_rate_limited_shadow() noexcept { ++gw_->stats_.rate_limited_shadow; }
+void request_ctx::count_rate_limit_delayed() noexcept { ++gw_->stats_.rate_limit_delayed; }
 void request_ctx::count_breaker_rejected() noexcept { ++gw_->stats_.breaker_rejected; }
 void request_ctx::count_log_dropped() noexcept { ++gw_->stats_.log_dropped; }
 
@@ -125,6 +126,18 @@ void request_ctx::resume() noexcept {
     if (session_ != nullptr) {
         http_resume(*session_);
     }
+}
+
+namespace {
+void on_wake(core::timer_wheel& w, core::timer_node& n, void* ctx) {
+    (void)w, (void)n;
+    static_cast<request*>(ctx)->resume();  // may end the exchange and free the request
+}
+}  // namespace
+
+void request_ctx::resume_after(std::uint32_t ms) noexcept {
+    auto& r = static_cast<request&>(*this);
+    gw_->timers().arm_after(r.wake, ms, &on_wake, &r);
 }
 
 void request_ctx::reset_ctx() noexcept {

@@ -70,10 +70,14 @@ struct request : request_ctx {
     std::uint64_t start_tsc = 0;
     std::uint64_t start_ms = 0;
     std::uint32_t deadline_ms = 0;
+    std::uint32_t stream_idle_ms = 0;   // route's, else cluster's
+    std::uint64_t progress_ms = 0;      // last body progress either way (stream idle)
     rte_be32_t up_addr = 0;
     std::uint16_t up_port = 0;
     core::timer_node timer;    // request timeout
     core::timer_node backoff;  // retry backoff
+    core::timer_node stream_idle;  // body progress (request body sent, response body relayed)
+    core::timer_node wake;         // a paused filter's resume_after() timer
 };
 
 struct http_session : conn_base {
