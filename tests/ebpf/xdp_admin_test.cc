@@ -71,13 +71,15 @@ TEST_F(xdp_admin, opens_the_fixtures_pins_and_lists_services_and_config) {
     EXPECT_EQ(ov->config.syn_rate, 50u);
     EXPECT_EQ(ov->config.syn_burst, 70u);
     EXPECT_EQ(ov->config.abi_version, static_cast<unsigned>(SLUICE_XDP_ABI_VERSION));
+    EXPECT_EQ(ov->config.return_port_min, return_min);
+    EXPECT_EQ(ov->config.return_port_max, return_max);
     ASSERT_EQ(ov->services.size(), 3u);  // the fixture's tcp/80, udp/53, tcp6/443
     bool found = false;
     for (const auto& e : ov->services) {
         found |= e.svc.to_string() == "udp 10.0.0.1:53";
     }
     EXPECT_TRUE(found);
-    EXPECT_EQ(ov->blocks.size(), 2u);
+    EXPECT_EQ(ov->blocks.size(), 3u);  // 192.0.2.0/24, 203.0.113.128/25, 2001:db8:bad::/48
     EXPECT_EQ(ov->gateway_verdicts_live, 0u);
 }
 
