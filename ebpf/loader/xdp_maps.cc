@@ -255,54 +255,74 @@ result<sluice_xdp_config> xdp_maps::read_config() const {
     return cfg;
 }
 
-status xdp_maps::block(const cidr& c) {
+status xdp_maps::trie_write(const cidr& c, bool add) {
     const std::uint32_t one = 1;
     int rc = 0;
     if (c.addr.is_v4) {
         sluice_xdp_lpm_v4 k{c.len, {}};
         std::memcpy(k.addr, &c.addr.bytes[12], 4);
-        rc = bpf_map_update_elem(fd(block_v4), &k, &one, BPF_ANY);
+        rc = add ? bpf_map_update_elem(fd(block_v4), &k, &one, BPF_ANY)
+                 : bpf_map_delete_elem(fd(block_v4), &k);
     } else {
         sluice_xdp_lpm_v6 k{c.len, {}};
         std::memcpy(k.addr, c.addr.bytes.data(), 16);
-        rc = bpf_map_update_elem(fd(block_v6), &k, &one, BPF_ANY);
+        rc = add ? bpf_map_update_elem(fd(block_v6), &k, &one, BPF_ANY)
+                 : bpf_map_delete_elem(fd(block_v6), &k);
     }
-    if (rc != 0) {
-        return error{errno_message("block " + c.to_string(), errno)};
+    if (rc == 0) {
+        return {};
     }
-    if (auto st = sync_prefilter(!c.addr.is_v4); !st) {
-        return st;
+    if (!add && errno == ENOENT) {
+        return error{c.to_string() + " is not in the block list (removal needs the exact "
+                                     "prefix that was added)"};
     }
-    // After the insert and the bitmap: the program consults them only once they can match.
-    return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, true);
+    return error{errno_message((add ? "block " : "unblock ") + c.to_string(), errno)};
 }
 
-status xdp_maps::unblock(const cidr& c) {
-    int rc = 0;
-    if (c.addr.is_v4) {
-        sluice_xdp_lpm_v4 k{c.len, {}};
-        std::memcpy(k.addr, &c.addr.bytes[12], 4);
-        rc = bpf_map_delete_elem(fd(block_v4), &k);
-    } else {
-        sluice_xdp_lpm_v6 k{c.len, {}};
-        std::memcpy(k.addr, c.addr.bytes.data(), 16);
-        rc = bpf_map_delete_elem(fd(block_v6), &k);
-    }
-    if (rc != 0) {
-        if (errno == ENOENT) {
-            return error{c.to_string() + " is not in the block list (removal needs the exact "
-                                         "prefix that was added)"};
+status xdp_maps::after_trie_writes(unsigned touched) {
+    for (const bool v6 : {false, true}) {
+        if ((touched & (v6 ? 2u : 1u)) == 0) {
+            continue;
         }
-        return error{errno_message("unblock " + c.to_string(), errno)};
-    }
-    if (auto st = sync_prefilter(!c.addr.is_v4); !st) {
-        return st;
-    }
-    const map_index m = c.addr.is_v4 ? block_v4 : block_v6;
-    if (map_empty(m)) {
-        return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, false);
+        // The trie is written, then the bitmap, then the flag (on after both, off when the
+        // trie emptied): block_prefilter.cc has what a racing packet can see.
+        if (auto st = sync_prefilter(v6); !st) {
+            return st;
+        }
+        const std::uint32_t bit = v6 ? SLUICE_XDP_F_BLOCK_V6 : SLUICE_XDP_F_BLOCK_V4;
+        if (auto st = set_flag(bit, !map_empty(v6 ? block_v6 : block_v4)); !st) {
+            return st;
+        }
     }
     return {};
+}
+
+status xdp_maps::block(const cidr& c) { return block_all({c}); }
+
+status xdp_maps::unblock(const cidr& c) { return unblock_all({c}); }
+
+status xdp_maps::block_all(const std::vector<cidr>& cs) {
+    unsigned touched = 0;
+    for (const cidr& c : cs) {
+        if (auto st = trie_write(c, true); !st) {
+            (void)after_trie_writes(touched);
+            return st;
+        }
+        touched |= c.addr.is_v4 ? 1u : 2u;
+    }
+    return after_trie_writes(touched);
+}
+
+status xdp_maps::unblock_all(const std::vector<cidr>& cs) {
+    unsigned touched = 0;
+    for (const cidr& c : cs) {
+        if (auto st = trie_write(c, false); !st) {
+            (void)after_trie_writes(touched);
+            return st;
+        }
+        touched |= c.addr.is_v4 ? 1u : 2u;
+    }
+    return after_trie_writes(touched);
 }
 
 result<std::vector<cidr>> xdp_maps::blocked() const {

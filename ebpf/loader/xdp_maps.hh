@@ -86,6 +86,11 @@ public:
     // packet can see: at worst one stale verdict).
     status block(const cidr& c);
     status unblock(const cidr& c);  // fails, saying "is not in the block list", if absent
+    // Many entries, one pre-filter rewrite per family at the end (block() recomputes the
+    // bitmap each time, a few ms with thousands of entries). Stops at the first failure,
+    // after resyncing the bitmaps with what was written.
+    status block_all(const std::vector<cidr>& cs);
+    status unblock_all(const std::vector<cidr>& cs);
     [[nodiscard]] result<std::vector<cidr>> blocked() const;
 
     // rate_per_sec = 0 disables; otherwise 1..SLUICE_XDP_SYN_RATE_MAX and
@@ -146,6 +151,10 @@ private:
     status sync_fast();
     // Rewrites sl_blk4_pf (v6 = false) or sl_blk6_pf from the trie (block_prefilter.cc).
     status sync_prefilter(bool v6);
+    // One trie insert or delete, without the bitmap and flag updates.
+    status trie_write(const cidr& c, bool add);
+    // The bitmaps of the families in `touched` (bit 0 IPv4, bit 1 IPv6), then their flags.
+    status after_trie_writes(unsigned touched);
 
     std::array<unique_fd, xdp_map_count> fds_;
 };
