@@ -26,7 +26,7 @@
 /* 2: sl_svc_fast + sl_svc_ports (IPv4 service fast path).
  * 3: block-list pre-filters (sl_blk4_pf, sl_blk6_pf), IPv6 fast table (sl_svc_fast6, 8-byte
  *    sluice_xdp_port_slots), return-traffic port range in sluice_xdp_config (24 bytes),
- *    counter SLUICE_CNT_STEER_RETURN. */
+ *    counter SLUICE_CNT_STEER_RETURN, sl_stats one per-CPU struct sluice_xdp_stats. */
 #define SLUICE_XDP_ABI_VERSION 3
 
 /* Program name as the kernel reports it (BPF_OBJ_NAME_LEN = 16, so at most 15
@@ -53,7 +53,8 @@
 #define SLUICE_XDP_SYN_BURST_MAX 1000000u
 #define SLUICE_XDP_NS_PER_TOKEN 1000000000ull /* one token = one SYN = 1e9 nano-tokens */
 
-/* Per-CPU counters, one slot each in the sl_stats PERCPU_ARRAY.
+/* Per-CPU counters: sl_stats is a one-entry PERCPU_ARRAY whose value is struct
+ * sluice_xdp_stats, counters[] indexed by this enum (ABI 1-2: one map slot per counter).
  * Every packet moves exactly one *verdict* counter (PASS, REDIRECT or a DROP_*).
  * The *reason* counters from SLUICE_CNT_VERDICTS_END on move in addition: why a
  * packet was passed, or that it was steered (STEER_*), which is then followed by
@@ -81,6 +82,11 @@ enum sluice_xdp_counter {
 					* a reply to the dataplane's own outgoing connection */
 	SLUICE_CNT_MAX,
 };
+
+struct sluice_xdp_stats {
+	__u64 counters[SLUICE_CNT_MAX];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_stats) == 8 * SLUICE_CNT_MAX, "stats layout");
 
 /* sluice_xdp_config.flags: which optional lookups can match at all. The loader sets
  * a bit after inserting the first entry and clears it when the map becomes empty,
@@ -176,15 +182,19 @@ SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_port_slots) == 8, "port slots layo
 #define SLUICE_XDP_PF4_FULL 1u
 #define SLUICE_XDP_PF4_PART 2u
 #define SLUICE_XDP_PF4_WORDS (1u << 19) /* 2^24 /24s * 2 bits / 64 */
-/* IPv6, sl_blk6_pf: one bit per value of sluice_xdp_pf6_index(top 32 bits of the source):
- * set = some entry may cover an address with those top 32 bits: ask the LPM trie. The
- * index folds the first byte into the low byte, so it is not one-to-one: a collision only
- * costs an LPM lookup, never a wrong verdict. */
+/* IPv6, sl_blk6_pf: one bit per value of sluice_xdp_pf6_index(top 48 bits of the source):
+ * set = some entry may cover an address in that /48: ask the LPM trie. An entry of length
+ * L >= 48 sets one bit; 24 <= L < 48 sets the bits of its 2^(48 - L) /48s; L < 24 sets
+ * every bit (such an entry sends all IPv6 to the trie). The index is a multiplicative hash
+ * (Knuth, TAOCP vol. 3 §6.4) folding 48 bits to 24, not one-to-one: a collision costs an
+ * LPM lookup, never a wrong verdict. /48 because that is the usual end-site assignment
+ * (RFC 6177), so one customer's entries do not send a whole /32's traffic to the trie. */
+#define SLUICE_XDP_PF6_PREFIX 48
 #define SLUICE_XDP_PF6_BITS (1u << 24)
 #define SLUICE_XDP_PF6_WORDS (SLUICE_XDP_PF6_BITS / 64)
-static inline __u32 sluice_xdp_pf6_index(__u32 top32_host_order)
+static inline __u32 sluice_xdp_pf6_index(__u64 top48)
 {
-	return (top32_host_order & 0xffffffu) ^ (top32_host_order >> 24);
+	return (__u32)((top48 * 0x9e3779b97f4a7c15ull) >> 40);
 }
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires

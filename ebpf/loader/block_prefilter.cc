@@ -35,8 +35,8 @@ void set_pf4(std::vector<std::uint64_t>& w, std::uint32_t idx24, std::uint32_t s
     w[idx24 >> 5] |= static_cast<std::uint64_t>(state) << ((idx24 & 31u) * 2);
 }
 
-void set_pf6(std::vector<std::uint64_t>& w, std::uint32_t top32) {
-    const std::uint32_t i = sluice_xdp_pf6_index(top32);
+void set_pf6(std::vector<std::uint64_t>& w, std::uint64_t top48) {
+    const std::uint32_t i = sluice_xdp_pf6_index(top48);
     w[i >> 6] |= 1ULL << (i & 63u);
 }
 
@@ -48,11 +48,10 @@ std::vector<std::uint64_t> detail::prefilter_words(const std::vector<cidr>& entr
         if (c.addr.is_v4 == v6) {
             continue;
         }
-        const unsigned off = v6 ? 0 : 12;  // the family's first address byte in bytes[]
-        std::uint32_t top = 0;
-        std::memcpy(&top, &c.addr.bytes[off], 4);
-        top = ntohl(top);
         if (!v6) {
+            std::uint32_t top = 0;
+            std::memcpy(&top, &c.addr.bytes[12], 4);
+            top = ntohl(top);
             if (c.len > 24) {
                 set_pf4(w, top >> 8, SLUICE_XDP_PF4_PART);
                 continue;
@@ -65,18 +64,24 @@ std::vector<std::uint64_t> detail::prefilter_words(const std::vector<cidr>& entr
             }
             continue;
         }
-        if (c.len <= 8) {
-            // Covers 2^24 or more top-32 values: every bucket (the index folds 32 bits to 24).
+        constexpr unsigned p = SLUICE_XDP_PF6_PREFIX;
+        if (c.len < p - 24) {
+            // 2^24 or more /48s: as many as there are bits, so set them all.
             std::fill(w.begin(), w.end(), ~0ULL);
             return w;
         }
-        if (c.len >= 32) {
-            set_pf6(w, top);
+        std::uint64_t top = 0;
+        for (unsigned i = 0; i < 8; ++i) {
+            top = (top << 8) | c.addr.bytes[i];
+        }
+        const std::uint64_t top48 = top >> (64 - p);
+        if (c.len >= p) {
+            set_pf6(w, top48);
             continue;
         }
-        const std::uint32_t count = 1u << (32 - c.len);
-        const std::uint32_t first = top & ~(count - 1);
-        for (std::uint32_t i = 0; i < count; ++i) {
+        const std::uint64_t count = 1ULL << (p - c.len);
+        const std::uint64_t first = top48 & ~(count - 1);
+        for (std::uint64_t i = 0; i < count; ++i) {
             set_pf6(w, first + i);
         }
     }

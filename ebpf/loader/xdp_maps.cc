@@ -73,7 +73,7 @@ constexpr std::array<map_shape, xdp_map_count> expected_shapes = {{
     {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_syn_bucket)},
     {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_gw_verdict)},
     {4, sizeof(sluice_xdp_config)},
-    {4, 8},
+    {4, sizeof(sluice_xdp_stats)},
     {4, sizeof(sluice_xdp_svc_fast)},
     {4, sizeof(sluice_xdp_port_slots)},
     {4, sizeof(sluice_xdp_svc_fast6)},
@@ -482,14 +482,16 @@ result<xdp_stats> xdp_maps::read_stats() const {
     if (ncpu <= 0) {
         return error{errno_message("count possible CPUs", ncpu)};
     }
-    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(ncpu));
+    // One value per possible CPU (per-CPU values are 8-byte aligned; ours is 8 * N bytes).
+    std::vector<sluice_xdp_stats> per_cpu(static_cast<std::size_t>(ncpu));
+    const std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(fd(stats), &zero, per_cpu.data()) != 0) {
+        return error{errno_message("read sl_stats", errno)};
+    }
     xdp_stats s;
-    for (std::uint32_t i = 0; i < SLUICE_CNT_MAX; ++i) {
-        if (bpf_map_lookup_elem(fd(stats), &i, per_cpu.data()) != 0) {
-            return error{errno_message("read sl_stats[" + std::to_string(i) + "]", errno)};
-        }
-        for (const auto v : per_cpu) {
-            s.counters[i] += v;
+    for (const auto& cpu : per_cpu) {
+        for (std::uint32_t i = 0; i < SLUICE_CNT_MAX; ++i) {
+            s.counters[i] += cpu.counters[i];
         }
     }
     return s;

@@ -141,9 +141,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_CNT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct sluice_xdp_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_stats SEC(".maps");
 

@@ -35,33 +35,34 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline void count(__u32 idx)
+/* Per-CPU slot of this CPU: no other CPU writes it, a plain increment is enough. The
+ * program looks the slot up once per packet (an inlined PERCPU_ARRAY lookup) and every
+ * counter is a field of it, instead of one lookup per counter moved. */
+static __always_inline void count(struct sluice_xdp_stats *st, __u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&sl_stats, &idx);
-
-	/* Per-CPU slot: no other CPU writes it, a plain increment is enough. */
-	if (v)
-		*v += 1;
+	if (idx < SLUICE_CNT_MAX) /* constant after inlining; keeps the verifier's bounds */
+		st->counters[idx] += 1;
 }
 
-static __always_inline int verdict(__u32 verdict_idx, __u32 reason_idx, int action)
+static __always_inline int verdict(struct sluice_xdp_stats *st, __u32 verdict_idx,
+				   __u32 reason_idx, int action)
 {
-	count(verdict_idx);
-	if (reason_idx != SLUICE_CNT_MAX)
-		count(reason_idx);
+	count(st, verdict_idx);
+	count(st, reason_idx); /* SLUICE_CNT_MAX: none */
 	return action;
 }
 
-static __always_inline int steer(struct xdp_md *ctx, __u32 reason_idx)
+static __always_inline int steer(struct sluice_xdp_stats *st, struct xdp_md *ctx,
+				 __u32 reason_idx)
 {
-	count(reason_idx);
+	count(st, reason_idx);
 	/* With XDP_PASS in the low bits of flags, the helper returns XDP_PASS
 	 * instead of XDP_ABORTED when no socket sits at this queue's slot. */
 	long act = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 
 	if (act == XDP_REDIRECT)
-		return verdict(SLUICE_CNT_REDIRECT, SLUICE_CNT_MAX, XDP_REDIRECT);
-	return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
+		return verdict(st, SLUICE_CNT_REDIRECT, SLUICE_CNT_MAX, XDP_REDIRECT);
+	return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
 }
 
 /* Block list: the pre-filter bitmaps (inlined ARRAY lookups, layout in the ABI header)
@@ -94,14 +95,15 @@ static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 	} else {
 		struct sluice_xdp_lpm_v6 k = { .prefixlen = 128 };
 		const __u64 *w;
-		__u32 top, idx;
+		__u64 top;
+		__u32 idx, word;
 
 		if (!(flags & SLUICE_XDP_F_BLOCK_V6))
 			return false;
-		__builtin_memcpy(&top, pi->src.bytes, 4);
-		idx = sluice_xdp_pf6_index(bpf_ntohl(top));
-		top = idx >> 6;
-		w = bpf_map_lookup_elem(&sl_blk6_pf, &top);
+		__builtin_memcpy(&top, pi->src.bytes, 8);
+		idx = sluice_xdp_pf6_index(bpf_be64_to_cpu(top) >> (64 - SLUICE_XDP_PF6_PREFIX));
+		word = idx >> 6;
+		w = bpf_map_lookup_elem(&sl_blk6_pf, &word);
 		if (!w || !((*w >> (idx & 63)) & 1))
 			return false;
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
@@ -224,7 +226,8 @@ static __always_inline bool is_return_traffic(const struct pkt_info *pi,
 }
 
 /* True while userspace's verdict on this source is live. */
-static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr *src, __u32 flags)
+static __always_inline bool gateway_verdict_active(struct sluice_xdp_stats *st,
+						   const struct sluice_xdp_addr *src, __u32 flags)
 {
 	struct sluice_xdp_gw_verdict *v;
 
@@ -239,7 +242,7 @@ static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr 
 	 * rewrote the entry since our lookup, this drops the fresh verdict; the
 	 * gateway re-issues it on the client's next offence. */
 	bpf_map_delete_elem(&sl_gw_verdict, src);
-	count(SLUICE_CNT_GATEWAY_EXPIRED);
+	count(st, SLUICE_CNT_GATEWAY_EXPIRED);
 	return false;
 }
 
@@ -299,9 +302,16 @@ int sluice_xdp(struct xdp_md *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	const struct sluice_xdp_config *cfg;
+	struct sluice_xdp_stats *st;
 	struct pkt_info pi;
 	enum parse_result r;
 	__u32 zero = 0;
+
+	/* Index 0 of a one-entry (PERCPU_)ARRAY always exists; the NULL checks
+	 * here and for cfg are there because the verifier insists on them. */
+	st = bpf_map_lookup_elem(&sl_stats, &zero);
+	if (!st)
+		return XDP_PASS;
 
 	/* Zeroed whole: its addresses become map keys, and the verifier rejects
 	 * map lookups with uninitialised stack bytes. */
@@ -310,33 +320,32 @@ int sluice_xdp(struct xdp_md *ctx)
 
 	switch (r) {
 	case PARSE_TRUNCATED:
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_TRUNCATED, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_TRUNCATED, XDP_PASS);
 	case PARSE_MALFORMED:
-		return verdict(SLUICE_CNT_DROP_MALFORMED, SLUICE_CNT_MAX, XDP_DROP);
+		return verdict(st, SLUICE_CNT_DROP_MALFORMED, SLUICE_CNT_MAX, XDP_DROP);
 	case PARSE_OTHER_L3:
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3, XDP_PASS);
 	default:
 		break;
 	}
 
-	/* One inlined ARRAY lookup per packet. Index 0 of a one-entry ARRAY always
-	 * exists; the NULL check is there because the verifier insists on one. */
+	/* One inlined ARRAY lookup per packet. */
 	cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	if (!cfg)
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
 
 	if (r == PARSE_ARP) {
 		/* The dataplane owns service addresses, so it answers ARP for
 		 * them; the kernel does not hold those addresses. */
 		if (is_service_addr4(pi.arp_target, cfg->flags))
-			return steer(ctx, SLUICE_CNT_STEER_ARP);
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+			return steer(st, ctx, SLUICE_CNT_STEER_ARP);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 	}
 
 	if (is_blocked(&pi, cfg->flags))
-		return verdict(SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
+		return verdict(st, SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
 	if (r == PARSE_FRAGMENT)
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
 	if (r == PARSE_OTHER_L4) {
 		/* ICMPv4 to a service address: the dataplane owns that address, so
 		 * only it can answer an echo, and the errors that come back about
@@ -348,25 +357,25 @@ int sluice_xdp(struct xdp_md *ctx)
 
 			__builtin_memcpy(&dst4, &pi.dst.bytes[12], 4);
 			if (is_service_addr4(dst4, cfg->flags))
-				return steer(ctx, SLUICE_CNT_STEER_SERVICE);
+				return steer(st, ctx, SLUICE_CNT_STEER_SERVICE);
 		}
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
 	}
 
 	if (!is_service(&pi, cfg->flags)) {
 		/* Not subject to gateway verdicts or the SYN limit: the peer is a backend
 		 * answering a connection the dataplane opened. */
 		if (is_return_traffic(&pi, cfg))
-			return steer(ctx, SLUICE_CNT_STEER_RETURN);
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+			return steer(st, ctx, SLUICE_CNT_STEER_RETURN);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 	}
 
-	if (gateway_verdict_active(&pi.src, cfg->flags))
-		return verdict(SLUICE_CNT_DROP_GATEWAY_VERDICT, SLUICE_CNT_MAX, XDP_DROP);
+	if (gateway_verdict_active(st, &pi.src, cfg->flags))
+		return verdict(st, SLUICE_CNT_DROP_GATEWAY_VERDICT, SLUICE_CNT_MAX, XDP_DROP);
 	if (pi.proto == IPPROTO_TCP &&
 	    (pi.tcp_flags & (SLUICE_TCP_FLAG_SYN | SLUICE_TCP_FLAG_ACK)) == SLUICE_TCP_FLAG_SYN &&
 	    !syn_admit(&pi.src, cfg))
-		return verdict(SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
+		return verdict(st, SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
 
-	return steer(ctx, SLUICE_CNT_STEER_SERVICE);
+	return steer(st, ctx, SLUICE_CNT_STEER_SERVICE);
 }

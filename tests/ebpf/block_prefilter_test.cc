@@ -65,8 +65,11 @@ const std::vector<prefilter_case>& cases() {
          {{"100.1.2.3", false, none}, {"100.2.0.1", false, none}}},
         {"v6_slash48", {"2001:db8:1::/48"}, {},
          {{"2001:db8:1:5::1", true, v6_probe}, {"2001:db8:2::1", false, v6_probe}}},
-        {"v6_slash20_shorter_than_the_index", {"3fff::/20"}, {},
+        {"v6_slash20_sets_every_bucket", {"3fff::/20"}, {},
          {{"3fff:fff::1", true, v6_probe}, {"3fff:1000::1", false, v6_probe}}},
+        {"v6_slash40_sets_its_256_slash48s", {"2001:db8:100::/40"}, {},
+         {{"2001:db8:100::1", true, v6_probe}, {"2001:db8:1ff:ffff::1", true, v6_probe},
+          {"2001:db8:200::1", false, v6_probe}, {"2001:db8:ff:ffff::1", false, v6_probe}}},
         {"v6_slash128", {"2001:db8:5::5/128"}, {},
          {{"2001:db8:5::5", true, v6_probe}, {"2001:db8:5::6", false, v6_probe}}},
         {"v6_slash8_covers_every_bucket", {"3f00::/8"}, {},
@@ -154,6 +157,28 @@ TEST(block_prefilter_words, slash0_marks_everything_and_other_family_is_ignored)
     for (const auto w : v6) {
         ASSERT_EQ(w, 0u);
     }
+}
+
+int popcount(const std::vector<std::uint64_t>& w) {
+    int n = 0;
+    for (const auto x : w) {
+        n += __builtin_popcountll(x);
+    }
+    return n;
+}
+
+TEST(block_prefilter_words, v6_sets_one_bucket_per_slash48_covered) {
+    // A /48 and anything longer inside it: one bit. A /40: at most 256 (hash collisions can
+    // only make it fewer). Shorter than /24: every bit.
+    EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001:db8:1::/48").value()}, true)),
+              1);
+    EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001:db8:1:2::5/128").value()}, true)),
+              1);
+    const int n40 = popcount(detail::prefilter_words({cidr::parse("2001:db8:100::/40").value()}, true));
+    EXPECT_GT(n40, 240);
+    EXPECT_LE(n40, 256);
+    EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001::/16").value()}, true)),
+              static_cast<int>(SLUICE_XDP_PF6_BITS));
 }
 
 }  // namespace
