@@ -52,9 +52,9 @@ std::vector<cidr> block_list() {
         out.push_back(cidr::parse(text).value());
     }
     for (int i = 0; i < bench_hosts; ++i) {
-        out.push_back(cidr::parse("100.64." + std::to_string(i / 200) + "." +
-                                  std::to_string(i % 200) + "/32")
-                          .value());
+        out.push_back(
+            cidr::parse("100.64." + std::to_string(i / 200) + "." + std::to_string(i % 200) + "/32")
+                .value());
         char v6[64];
         std::snprintf(v6, sizeof(v6), "2001:db8:ffff:%x::/64", i);
         out.push_back(cidr::parse(v6).value());
@@ -169,8 +169,9 @@ int main(int argc, char** argv) {
     for (const bool block_list : {true, false}) {
         for (const auto& [label, row] : rows) {
             const std::string name = std::string(label) + (block_list ? "" : "/no_block_list");
-            if (!block_list && (std::string_view(label).starts_with("drop_blocklist") ||
-                                std::string_view(label).find("blocked") != std::string_view::npos)) {
+            if (!block_list &&
+                (std::string_view(label).starts_with("drop_blocklist") ||
+                 std::string_view(label).find("blocked") != std::string_view::npos)) {
                 continue;
             }
             benchmark::RegisterBenchmark(name.c_str(), bm_verdict, std::string(row), block_list)

@@ -36,49 +36,85 @@ struct prefilter_case {
 // rows use other ranges.
 const std::vector<prefilter_case>& cases() {
     static const std::vector<prefilter_case> t = {
-        {"slash8_marks_every_slash24_full", {"100.0.0.0/8"}, {},
-         {{"100.0.0.1", true, full}, {"100.200.3.4", true, full}, {"100.255.255.255", true, full},
-          {"99.255.255.255", false, none}, {"101.0.0.0", false, none}}},
-        {"slash24_is_full_and_its_neighbours_untouched", {"198.18.7.0/24"}, {},
-         {{"198.18.7.0", true, full}, {"198.18.7.255", true, full}, {"198.18.6.255", false, none},
+        {"slash8_marks_every_slash24_full",
+         {"100.0.0.0/8"},
+         {},
+         {{"100.0.0.1", true, full},
+          {"100.200.3.4", true, full},
+          {"100.255.255.255", true, full},
+          {"99.255.255.255", false, none},
+          {"101.0.0.0", false, none}}},
+        {"slash24_is_full_and_its_neighbours_untouched",
+         {"198.18.7.0/24"},
+         {},
+         {{"198.18.7.0", true, full},
+          {"198.18.7.255", true, full},
+          {"198.18.6.255", false, none},
           {"198.18.8.0", false, none}}},
-        {"slash25_sends_its_slash24_to_the_trie", {"198.18.9.0/25"}, {},
-         {{"198.18.9.127", true, part}, {"198.18.9.128", false, part},
+        {"slash25_sends_its_slash24_to_the_trie",
+         {"198.18.9.0/25"},
+         {},
+         {{"198.18.9.127", true, part},
+          {"198.18.9.128", false, part},
           {"198.18.10.1", false, none}}},
-        {"slash32_blocks_one_host", {"198.18.10.10/32"}, {},
-         {{"198.18.10.10", true, part}, {"198.18.10.11", false, part},
+        {"slash32_blocks_one_host",
+         {"198.18.10.10/32"},
+         {},
+         {{"198.18.10.10", true, part},
+          {"198.18.10.11", false, part},
           {"198.18.11.10", false, none}}},
-        {"overlap_short_and_long_both_present", {"100.0.0.0/8", "100.1.2.0/25"}, {},
-         {{"100.1.2.3", true, full | part}, {"100.1.2.200", true, full | part},
+        {"overlap_short_and_long_both_present",
+         {"100.0.0.0/8", "100.1.2.0/25"},
+         {},
+         {{"100.1.2.3", true, full | part},
+          {"100.1.2.200", true, full | part},
           {"100.2.0.1", true, full}}},
         {"deleting_the_short_of_two_overlapping_keeps_the_long",
-         {"100.0.0.0/8", "100.1.2.0/25"}, {"100.0.0.0/8"},
+         {"100.0.0.0/8", "100.1.2.0/25"},
+         {"100.0.0.0/8"},
          {{"100.1.2.3", true, part}, {"100.1.2.200", false, part}, {"100.2.0.1", false, none}}},
         {"deleting_the_long_of_two_overlapping_keeps_the_short",
-         {"100.0.0.0/8", "100.1.2.0/25"}, {"100.1.2.0/25"},
+         {"100.0.0.0/8", "100.1.2.0/25"},
+         {"100.1.2.0/25"},
          {{"100.1.2.3", true, full}, {"100.1.2.200", true, full}}},
         {"deleting_a_slash16_keeps_an_overlapping_slash24",
-         {"100.64.0.0/16", "100.64.1.0/24"}, {"100.64.0.0/16"},
+         {"100.64.0.0/16", "100.64.1.0/24"},
+         {"100.64.0.0/16"},
          {{"100.64.1.9", true, full}, {"100.64.2.9", false, none}}},
-        {"deleting_everything_clears_the_bits", {"100.0.0.0/8", "100.1.2.0/25"},
+        {"deleting_everything_clears_the_bits",
+         {"100.0.0.0/8", "100.1.2.0/25"},
          {"100.0.0.0/8", "100.1.2.0/25"},
          {{"100.1.2.3", false, none}, {"100.2.0.1", false, none}}},
-        {"v6_slash48", {"2001:db8:1::/48"}, {},
+        {"v6_slash48",
+         {"2001:db8:1::/48"},
+         {},
          {{"2001:db8:1:5::1", true, v6_probe}, {"2001:db8:2::1", false, v6_probe}}},
-        {"v6_slash20_sets_every_bucket", {"3fff::/20"}, {},
+        {"v6_slash20_sets_every_bucket",
+         {"3fff::/20"},
+         {},
          {{"3fff:fff::1", true, v6_probe}, {"3fff:1000::1", false, v6_probe}}},
-        {"v6_slash40_sets_its_256_slash48s", {"2001:db8:100::/40"}, {},
-         {{"2001:db8:100::1", true, v6_probe}, {"2001:db8:1ff:ffff::1", true, v6_probe},
-          {"2001:db8:200::1", false, v6_probe}, {"2001:db8:ff:ffff::1", false, v6_probe}}},
-        {"v6_slash128", {"2001:db8:5::5/128"}, {},
+        {"v6_slash40_sets_its_256_slash48s",
+         {"2001:db8:100::/40"},
+         {},
+         {{"2001:db8:100::1", true, v6_probe},
+          {"2001:db8:1ff:ffff::1", true, v6_probe},
+          {"2001:db8:200::1", false, v6_probe},
+          {"2001:db8:ff:ffff::1", false, v6_probe}}},
+        {"v6_slash128",
+         {"2001:db8:5::5/128"},
+         {},
          {{"2001:db8:5::5", true, v6_probe}, {"2001:db8:5::6", false, v6_probe}}},
-        {"v6_slash8_covers_every_bucket", {"3f00::/8"}, {},
+        {"v6_slash8_covers_every_bucket",
+         {"3f00::/8"},
+         {},
          {{"3f01::1", true, v6_probe}, {"2001:db8:1::1", false, v6_probe}}},
         {"v6_deleting_the_short_of_two_overlapping_keeps_the_long",
-         {"2001:db8:1::/48", "2001:db8:1:2::/64"}, {"2001:db8:1::/48"},
+         {"2001:db8:1::/48", "2001:db8:1:2::/64"},
+         {"2001:db8:1::/48"},
          {{"2001:db8:1:2::9", true, v6_probe}, {"2001:db8:1:3::9", false, v6_probe}}},
         {"v6_deleting_the_long_of_two_overlapping_keeps_the_short",
-         {"2001:db8:1::/48", "2001:db8:1:2::/64"}, {"2001:db8:1:2::/64"},
+         {"2001:db8:1::/48", "2001:db8:1:2::/64"},
+         {"2001:db8:1:2::/64"},
          {{"2001:db8:1:2::9", true, v6_probe}, {"2001:db8:1:3::9", true, v6_probe}}},
     };
     return t;
@@ -122,8 +158,8 @@ TEST_P(block_prefilter, verdicts_and_bitmap_follow_the_trie) {
     }
     for (const probe& p : c.probes) {
         const ip_addr a = ip_addr::parse(p.src).value();
-        const bytes frame = a.is_v4 ? tcp4(a.v4(), svc4, 80, tcp_syn)
-                                    : tcp6(a.bytes, svc6, 443, tcp_syn);
+        const bytes frame =
+            a.is_v4 ? tcp4(a.v4(), svc4, 80, tcp_syn) : tcp6(a.bytes, svc6, 443, tcp_syn);
         const outcome o = run(frame);
         EXPECT_EQ(o.delta[SLUICE_CNT_DROP_BLOCKLIST], p.blocked ? 1u : 0u) << p.src;
         EXPECT_EQ(o.action, p.blocked ? XDP_DROP : XDP_PASS) << p.src;
@@ -145,9 +181,8 @@ INSTANTIATE_TEST_SUITE_P(cases, block_prefilter, ::testing::ValuesIn(names()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(block_prefilter_words, slash0_marks_everything_and_other_family_is_ignored) {
-    const auto v4 = detail::prefilter_words({cidr::parse("0.0.0.0/0").value(),
-                                             cidr::parse("2001:db8::/32").value()},
-                                            false);
+    const auto v4 = detail::prefilter_words(
+        {cidr::parse("0.0.0.0/0").value(), cidr::parse("2001:db8::/32").value()}, false);
     ASSERT_EQ(v4.size(), SLUICE_XDP_PF4_WORDS);
     // FULL (01) in every 2-bit field.
     for (const auto w : v4) {
@@ -170,11 +205,11 @@ int popcount(const std::vector<std::uint64_t>& w) {
 TEST(block_prefilter_words, v6_sets_one_bucket_per_slash48_covered) {
     // A /48 and anything longer inside it: one bit. A /40: at most 256 (hash collisions can
     // only make it fewer). Shorter than /24: every bit.
-    EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001:db8:1::/48").value()}, true)),
-              1);
+    EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001:db8:1::/48").value()}, true)), 1);
     EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001:db8:1:2::5/128").value()}, true)),
               1);
-    const int n40 = popcount(detail::prefilter_words({cidr::parse("2001:db8:100::/40").value()}, true));
+    const int n40 =
+        popcount(detail::prefilter_words({cidr::parse("2001:db8:100::/40").value()}, true));
     EXPECT_GT(n40, 240);
     EXPECT_LE(n40, 256);
     EXPECT_EQ(popcount(detail::prefilter_words({cidr::parse("2001::/16").value()}, true)),
