@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "net/tcp/ephemeral.hh"
 #include "net/tcp/tcp_internal.hh"
 
 namespace sluice::dp::net::tcp {
@@ -145,9 +146,10 @@ connection* tcp_stack::connect(std::uint16_t port_id, rte_be32_t dst, std::uint1
     }
     const rss_view& rss = *rss_[port_id];
     const std::uint16_t my_queue = ip_.queue_of(port_id);
-    // RFC 6335 §6 dynamic range 49152-65535.
-    for (unsigned tries = 0; tries < 16384; ++tries) {
-        const std::uint16_t p = static_cast<std::uint16_t>(49152 + (next_ephemeral_++ % 16384));
+    // RFC 6335 §6 dynamic range (ephemeral.hh; an afxdp: port's XDP program steers it).
+    for (unsigned tries = 0; tries < ephemeral_port_count; ++tries) {
+        const std::uint16_t p = static_cast<std::uint16_t>(
+            ephemeral_port_min + (next_ephemeral_++ % ephemeral_port_count));
         k.local_port = rte_cpu_to_be_16(p);
         if (rss.active &&
             rss_queue(rss, rss_hash_v4(rss.key.data(), dst, ifc.addr, dst_port, p)) != my_queue) {
