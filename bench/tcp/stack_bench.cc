@@ -180,6 +180,7 @@ struct node {
             return false;
         }
         ip->attach_tcp(tcp.get());
+        tcp->tick(rte_rdtsc());  // start the TCP clock: connect timeouts count from now
         port = pe.id;
         return true;
     }
