@@ -310,8 +310,9 @@ int main(int argc, char** argv) {
         rte_eth_stats es{};
         rte_eth_stats_get(gw_pe.id, &es);
         const auto& qs = w.stack().stats(gw_pe.id);
-        std::printf("gateway port over the whole run: %lu frames in, %lu out; %lu TCP connections "
-                    "accepted, %lu opened upstream, %lu drops\n",
+        std::printf("gateway port over the whole run: %lu responses, %lu frames in, %lu out; %lu "
+                    "TCP connections accepted, %lu opened upstream, %lu drops\n",
+                    static_cast<unsigned long>(load.total_responses()),
                     static_cast<unsigned long>(es.ipackets), static_cast<unsigned long>(es.opackets),
                     static_cast<unsigned long>(qs.counted(net::event::tcp_passive_open)),
                     static_cast<unsigned long>(qs.counted(net::event::tcp_active_open)),
@@ -322,6 +323,13 @@ int main(int argc, char** argv) {
                         }
                         return d;
                     }());
+        for (std::size_t i = 0; i < net::drop_reason_count; ++i) {
+            if (qs.drops[i].read() != 0) {
+                std::printf("  drop %s: %lu\n",
+                            std::string(net::to_string(static_cast<net::drop_reason>(i))).c_str(),
+                            static_cast<unsigned long>(qs.drops[i].read()));
+            }
+        }
     }
     load.teardown();
     gw.release();

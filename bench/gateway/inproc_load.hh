@@ -229,6 +229,9 @@ public:
         }
     }
 
+    // Complete 200 responses since the connections opened (all windows and warm-ups).
+    [[nodiscard]] std::uint64_t total_responses() const noexcept { return client_.responses; }
+
     void teardown() {
         tcp_->release();
         ip_->release();
