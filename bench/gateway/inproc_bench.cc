@@ -11,6 +11,9 @@
 // 200 us counts as stolen (the shared 2-vCPU machine preempts us; see bench/tcp/stack_bench.cc).
 //
 // Run: build/bench/gateway/gateway_inproc_bench [--seconds S] [--conns N] [--repeat R]
+// Diagnostics: INPROC_EVENTS=1 prints both stacks' event counters at the end; INPROC_DIAG=1
+// also measures the gateway thread's CPU time inside its longest iteration (a window without
+// responses prints that iteration's length and the first connections' TCBs on both sides).
 // docs/performance.md ("In-process proxy") records the figures.
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -22,6 +25,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -105,6 +109,9 @@ struct gw_ctx {
     std::atomic<bool> stop{false};
     std::atomic<bool> ready{false};  // the first poll adopted the config: the listener is open
     std::atomic<std::uint64_t> busy{0}, stolen{0}, rx{0};
+    std::atomic<std::uint64_t> longest{0};  // the longest iteration (cycles): stall diagnostics
+    std::atomic<std::uint64_t> longest_cpu_ns{0};  // thread CPU time in it (INPROC_DIAG only)
+    bool diag = false;
 };
 
 int gateway_lcore(void* arg) {
@@ -112,11 +119,22 @@ int gateway_lcore(void* arg) {
     g->w->start();
     std::uint64_t busy = 0, stolen = 0, rx = 0;
     std::uint64_t t0 = rte_rdtsc();
+    auto cpu_ns = [] {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return std::uint64_t(ts.tv_sec) * 1'000'000'000ULL + std::uint64_t(ts.tv_nsec);
+    };
+    std::uint64_t c0 = g->diag ? cpu_ns() : 0;
     while (!g->stop.load(std::memory_order_relaxed)) {
         const std::uint32_t n = g->w->poll_once(t0);
         const std::uint64_t t1 = rte_rdtsc();
+        const std::uint64_t c1 = g->diag ? cpu_ns() : 0;
         if (t1 - t0 > preempted_cycles) {
             stolen += t1 - t0;
+            if (t1 - t0 > g->longest.load(std::memory_order_relaxed)) {
+                g->longest.store(t1 - t0, std::memory_order_relaxed);
+                g->longest_cpu_ns.store(c1 - c0, std::memory_order_relaxed);
+            }
         } else if (n != 0) {
             busy += t1 - t0;
         }
@@ -126,8 +144,22 @@ int gateway_lcore(void* arg) {
         g->rx.store(rx, std::memory_order_relaxed);
         g->ready.store(true, std::memory_order_release);
         t0 = t1;
+        c0 = c1;
     }
     return 0;
+}
+
+void dump(const char* who, const net::tcp::connection* c) {
+    if (c == nullptr) {
+        std::printf("    %s: none\n", who);
+        return;
+    }
+    std::printf("    %s: state %d snd_una %u snd_nxt %u snd_max %u snd_wnd %u queued %u | rcv_nxt %u "
+                "rcv_wnd %u rcv_adv %u | ts_ok %d ts_recent %u retries %u dupacks %u "
+                "unacked_segs %u ooo %p\n",
+                who, static_cast<int>(c->state), c->snd_una, c->snd_nxt, c->snd_max, c->snd_wnd,
+                c->snd_queued, c->rcv_nxt, c->rcv_wnd, c->rcv_adv, c->ts_ok, c->ts_recent,
+                c->retries, c->dupacks, c->unacked_segs, static_cast<const void*>(c->ooo));
 }
 
 double median(std::vector<double> v) {
@@ -258,6 +290,7 @@ int main(int argc, char** argv) {
     w.attach_gateway(&gw);
     gw_ctx g;
     g.w = &w;
+    g.diag = std::getenv("INPROC_DIAG") != nullptr;
     if (rte_eal_remote_launch(gateway_lcore, &g, 1) != 0) {
         return 1;
     }
@@ -273,6 +306,7 @@ int main(int argc, char** argv) {
                 double(hz) / 1e9, lo.conns, lo.seconds, lo.warmup_s);
     std::vector<double> rps, cyc;
     int rc = 0;
+    bool stalled = false;
     for (unsigned r = 0; r < repeat; ++r) {
         load_window win;
         std::uint64_t b0 = 0, s0 = 0;
@@ -298,6 +332,7 @@ int main(int argc, char** argv) {
         if (!ok || win.responses == 0 || win.errors != 0) {
             rc = 1;
         }
+        stalled = stalled || win.responses == 0;
         rps.push_back(req_s);
         cyc.push_back(per_req);
     }
@@ -306,6 +341,27 @@ int main(int argc, char** argv) {
                 repeat, median(rps), median(cyc), median(cyc) > 0 ? double(hz) / median(cyc) : 0);
     g.stop.store(true);
     rte_eal_wait_lcore(1);
+    if (stalled) {
+        // A window without a single response: show the first client connections on both sides.
+        std::printf("stalled; the gateway lcore's longest iteration took %.1f ms (thread CPU "
+                    "time in it: %.1f ms, measured with INPROC_DIAG=1); first client "
+                    "connections (load side, then the gateway's peer):\n",
+                    double(g.longest.load()) * 1e3 / double(hz), g.longest_cpu_ns.load() / 1e6);
+        for (std::uint32_t i = 0; i < std::min<std::uint32_t>(lo.conns, 4); ++i) {
+            const auto* c = load.client_conn(i);
+            dump("load client", c);
+            std::printf("    load client buffered response bytes %u\n", load.client_buffered(i));
+            if (c != nullptr) {
+                net::tcp::flow_key k{};
+                k.family = 4;
+                k.local_addr[0] = gw_pe.ifc.addr;
+                k.remote_addr[0] = load_pe.ifc.addr;
+                k.local_port = rte_cpu_to_be_16(gw_port);
+                k.remote_port = c->key.local_port;
+                dump("gateway side", w.tcp().lookup(k));
+            }
+        }
+    }
     {
         rte_eth_stats es{};
         rte_eth_stats_get(gw_pe.id, &es);
@@ -323,11 +379,23 @@ int main(int argc, char** argv) {
                         }
                         return d;
                     }());
+        std::printf("  mbufs in use %u of %u; gateway TCP connections %u\n",
+                    rte_mempool_in_use_count(pool), pool->size, w.tcp().active_connections());
         for (std::size_t i = 0; i < net::drop_reason_count; ++i) {
-            if (qs.drops[i].read() != 0) {
-                std::printf("  drop %s: %lu\n",
-                            std::string(net::to_string(static_cast<net::drop_reason>(i))).c_str(),
-                            static_cast<unsigned long>(qs.drops[i].read()));
+            for (const auto* side : {&qs, &load.stats()}) {
+                if (side->drops[i].read() != 0) {
+                    std::printf("  %s drop %s: %lu\n", side == &qs ? "gateway" : "load",
+                                std::string(net::to_string(static_cast<net::drop_reason>(i))).c_str(),
+                                static_cast<unsigned long>(side->drops[i].read()));
+                }
+            }
+        }
+        if (std::getenv("INPROC_EVENTS") != nullptr) {
+            for (std::size_t i = 0; i < net::event_count; ++i) {
+                std::printf("  event %s: gateway %lu load %lu\n",
+                            std::string(net::to_string(static_cast<net::event>(i))).c_str(),
+                            static_cast<unsigned long>(qs.events[i].read()),
+                            static_cast<unsigned long>(load.stats().events[i].read()));
             }
         }
     }

@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 
 #include <cstdint>
+#include <cstdlib>  // strtoul
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -229,6 +230,14 @@ public:
         }
     }
 
+    // Diagnostics after a stall: the client connection `i` (nullptr if closed).
+    [[nodiscard]] const detail::tcp::connection* client_conn(std::uint32_t i) const noexcept {
+        return conns_ != nullptr ? conns_[i].c : nullptr;
+    }
+    [[nodiscard]] std::uint32_t client_buffered(std::uint32_t i) const noexcept {
+        return conns_ != nullptr ? conns_[i].len : 0;
+    }
+    [[nodiscard]] const dp::net::queue_stats& stats() const noexcept { return ip_->stats(port_); }
     // Complete 200 responses since the connections opened (all windows and warm-ups).
     [[nodiscard]] std::uint64_t total_responses() const noexcept { return client_.responses; }
 
