@@ -72,6 +72,11 @@ int kernel_server(void* arg) {
                     if (c < 0) {
                         break;
                     }
+                    if (static_cast<std::size_t>(c) >= pend.size()) {
+                        close(c);  // beyond the per-fd table (a huge RLIMIT_NOFILE)
+                        ++ctx->failures;
+                        continue;
+                    }
                     nodelay(c);
                     pend[static_cast<std::size_t>(c)] = 0;
                     epoll_event cev{};
