@@ -379,8 +379,10 @@ int main(int argc, char** argv) {
                         }
                         return d;
                     }());
-        std::printf("  mbufs in use %u of %u; gateway TCP connections %u\n",
-                    rte_mempool_in_use_count(pool), pool->size, w.tcp().active_connections());
+        std::printf("  mbufs in use %u of %u; gateway TCP connections %u; longest gateway "
+                    "iteration %.1f ms\n",
+                    rte_mempool_in_use_count(pool), pool->size, w.tcp().active_connections(),
+                    double(g.longest.load()) * 1e3 / double(hz));
         for (std::size_t i = 0; i < net::drop_reason_count; ++i) {
             for (const auto* side : {&qs, &load.stats()}) {
                 if (side->drops[i].read() != 0) {
