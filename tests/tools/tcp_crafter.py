@@ -45,7 +45,7 @@ class Peer:
         self.sniffer = AsyncSniffer(
             iface=iface, store=False, started_callback=started.set,
             lfilter=lambda p: TCP in p and p[IP].src == dst and p[TCP].dport == sport,
-            prn=lambda p: self.q.put((time.monotonic(), p)))
+            prn=lambda p: self.q.put((float(p.time), p)))  # capture time, not when Python saw it
         self.sniffer.start()
         if not started.wait(10):
             raise RuntimeError("sniffer did not start")
