@@ -227,9 +227,11 @@ def test_zero_window_gets_growing_persist_probes_then_data_when_it_opens(bed, cr
     assert o["acked_data"], o
     assert o["probes"] >= 4, o
     assert all(n <= 1 for n in o["probe_lens"]), o  # probes, not the data
-    # The persist timer backs off once per probe: each gap about twice the one before
-    # (RFC 9293 §3.8.6.1, RFC 6298 §5.5), between 1.5x and 3x allowing for scheduling noise.
-    # (It used to grow 4x: every other expiry was a silent RTO; tests/tcp/tcp_edge_test.cc.)
+    # The persist timer backs off once per probe (RFC 9293 §3.8.6.1, RFC 6298 §5.5): the gaps
+    # grow, and over the two doublings between the first and the third gap by 4x; 2.5x to 8x
+    # allows for a busy machine delaying one probe. (It used to be 16x: every other expiry
+    # was a silent RTO; tests/tcp/tcp_edge_test.cc pins the exact schedule.)
     g = o["gaps"]
-    assert all(1.5 * a <= b <= 3 * a for a, b in zip(g, g[1:])), o
+    assert all(b > a for a, b in zip(g, g[1:])), o
+    assert 2.5 <= g[2] / g[0] <= 8, o
     assert o["delivered"] == 1000 and o["intact"], o
