@@ -60,6 +60,7 @@ class lines_of:
     """Reads a process's stdout lines on a thread, so that each read can have a timeout."""
 
     def __init__(self, proc):
+        self.proc = proc
         self.q = queue.Queue()
         threading.Thread(target=self._run, args=(proc,), daemon=True).start()
 
@@ -74,7 +75,9 @@ class lines_of:
         except queue.Empty:
             raise AssertionError(f"no output within {timeout} s") from None
         if line is None:
-            raise AssertionError("the process ended early")
+            self.proc.wait(timeout=10)
+            err = self.proc.stderr.read() if self.proc.stderr else ""
+            raise AssertionError(f"the process ended early ({self.proc.returncode}): {err}")
         return line
 
 

@@ -12,6 +12,8 @@
 //   - no more live connections than TCBs;
 //   - every mbuf is back in the pool once the stack is released.
 // Single-threaded (the EAL comes up once, on the first input).
+#include "fuzz_tcp_conn.hh"
+
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -19,7 +21,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "fuzz_tcp_conn.hh"
 #include "tcp_harness.hh"
 
 namespace {
@@ -155,8 +156,8 @@ void act(harness& h, std::uint16_t peer_port, std::uint8_t a) {
     if (c == nullptr || c->app_closed || c->doomed) {
         return;
     }
-    const bool can_send = (c->state == tcp_state::established ||
-                           c->state == tcp_state::close_wait) && !c->fin_queued;
+    const bool can_send =
+        (c->state == tcp_state::established || c->state == tcp_state::close_wait) && !c->fin_queued;
     switch (static_cast<fc::action>(a % fc::action_count)) {
         case fc::action::none:
             break;
@@ -229,8 +230,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto near = [](std::uint32_t base, std::uint32_t v) {
                 return base + static_cast<std::uint32_t>(static_cast<std::int16_t>(v & 0xffff));
             };
-            const std::uint32_t seq = (r.mode & fc::seq_absolute) != 0 ? r.seq : near(base_seq, r.seq);
-            const std::uint32_t ack = (r.mode & fc::ack_absolute) != 0 ? r.ack : near(base_ack, r.ack);
+            const std::uint32_t seq =
+                (r.mode & fc::seq_absolute) != 0 ? r.seq : near(base_seq, r.seq);
+            const std::uint32_t ack =
+                (r.mode & fc::ack_absolute) != 0 ? r.ack : near(base_ack, r.ack);
             h.send(r.flags, seq, ack, payload_of(r.payload_len % 1601U, r.flags), opts, r.wnd);
             (void)h.out();
             act(h, peer, r.app);

@@ -40,9 +40,18 @@ struct seed {
 
 // NOP NOP TS(val, ecr)
 std::vector<std::uint8_t> ts(std::uint32_t val, std::uint32_t ecr) {
-    return {1, 1, 8, 10, std::uint8_t(val >> 24), std::uint8_t(val >> 16), std::uint8_t(val >> 8),
-            std::uint8_t(val), std::uint8_t(ecr >> 24), std::uint8_t(ecr >> 16),
-            std::uint8_t(ecr >> 8), std::uint8_t(ecr)};
+    return {1,
+            1,
+            8,
+            10,
+            std::uint8_t(val >> 24),
+            std::uint8_t(val >> 16),
+            std::uint8_t(val >> 8),
+            std::uint8_t(val),
+            std::uint8_t(ecr >> 24),
+            std::uint8_t(ecr >> 16),
+            std::uint8_t(ecr >> 8),
+            std::uint8_t(ecr)};
 }
 
 }  // namespace
@@ -60,10 +69,9 @@ int main(int argc, char** argv) {
                      ec.message().c_str());
         return 1;
     }
-    const char* names[fc::state_count] = {"listen",      "syn_sent",   "syn_received",
-                                          "established", "fin_wait_1", "fin_wait_2",
-                                          "close_wait",  "closing",    "last_ack",
-                                          "time_wait"};
+    const char* names[fc::state_count] = {"listen",     "syn_sent",   "syn_received", "established",
+                                          "fin_wait_1", "fin_wait_2", "close_wait",   "closing",
+                                          "last_ack",   "time_wait"};
     int n = 0;
     auto write = [&](const std::string& name, const seed& s) {
         std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);

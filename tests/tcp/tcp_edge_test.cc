@@ -22,8 +22,8 @@ std::vector<std::uint64_t> probe_until(harness& h, std::uint32_t iss, std::uint6
                 ADD_FAILURE() << "reset after " << at.size() << " probes";
                 return at;
             }
-            EXPECT_EQ(o.seq, iss + 1);            // the first byte beyond the window
-            EXPECT_EQ(o.payload.size(), 1U);      // RFC 9293 §3.8.6.1: one byte
+            EXPECT_EQ(o.seq, iss + 1);        // the first byte beyond the window
+            EXPECT_EQ(o.payload.size(), 1U);  // RFC 9293 §3.8.6.1: one byte
             at.push_back(h.now / (dpdk_env::hz / 1000) - start);
             h.send(A, 1001, iss + 1, {}, {}, 0);  // not accepted: ACK SND.UNA, window 0
         }
