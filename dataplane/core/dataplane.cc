@@ -189,7 +189,7 @@ status dataplane::setup() {
         sp.arp.max_retries = static_cast<std::uint8_t>(cfg_.arp_retries);
         sp.socket_id = static_cast<int>(rte_lcore_to_socket_id(worker_lcores[i]));
         sp.pool = pool_for(sp.socket_id);
-        workers_.push_back(std::make_unique<worker>(worker_lcores[i], i, sp));
+        workers_.push_back(std::make_unique<worker>(worker_lcores[i], i, sp, cfg_.tcp_max_connections));
     }
     for (std::size_t i = 0; i < port_ids.size(); ++i) {
         auto ifc = std::make_unique<net::iface>();
@@ -311,7 +311,7 @@ status dataplane::start_gateway() {
     gw_hub_->publish_health(shm_->endpoint_table());  // sluicectl cluster health
     proxy::gateway_params gp;
     // Half the TCP table for clients, half for upstream connections.
-    const std::uint32_t tcbs = net::tcp::tcp_params{}.max_connections;
+    const std::uint32_t tcbs = cfg_.tcp_max_connections;
     gp.max_sessions = tcbs / 2;
     gp.max_upstreams = tcbs / 2;
     gp.max_requests = tcbs / 2;
@@ -339,6 +339,7 @@ status dataplane::start_apps() {
             if (!spec) {
                 return error{spec.message()};
             }
+            spec->backlog = cfg_.app_backlog;
             auto h = apps::start_tcp_app(*spec, w->tcp());
             if (!h) {
                 return error{h.message()};

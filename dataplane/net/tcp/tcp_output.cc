@@ -390,11 +390,22 @@ void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) 
         return;
     }
     if (t.flight() == 0 && t.snd_queued > 0) {
-        // Zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window.
+        // Zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window. SND.NXT stays
+        // (as BSD's persist does): the byte is not in flight, so the next expiry is a probe
+        // again, backed off once per probe, and when the window opens sending resumes at
+        // SND.UNA instead of leaving the refused byte to an RTO. SND.MAX covers it so that
+        // the ACK of a probe the peer took is acceptable. RFC 1122 §4.2.2.17: the connection
+        // stays open while the peer answers; ack_received resets `retries` on every ACK
+        // while probing, so only unanswered probes count towards R2.
+        if (++t.retries > s.params_.data_retries) {
+            st.count(event::tcp_timeout);
+            send_rst(s, t);
+            finish(s, t, close_reason::timeout);
+            return;
+        }
         t.rtt.on_timeout();
         if (send_data(s, t, t.snd_nxt, 1, th_ack)) {
-            t.snd_nxt += 1;
-            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt + 1);
         }
         arm_rtx(s, t);
         return;

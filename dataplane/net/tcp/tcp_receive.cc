@@ -108,6 +108,9 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
             }
         }
     }
+    if (t.flight() == 0 && t.snd_queued > 0) {
+        t.retries = 0;  // an answered zero-window probe (RFC 1122 §4.2.2.17); see on_rtx_timer
+    }
     if (t.sack && t.cc) {
         sack_ack(s, t, seg, new_ack, acked);  // RFC 6675 loss recovery
     } else if (!new_ack) {
