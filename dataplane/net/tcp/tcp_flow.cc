@@ -20,8 +20,9 @@ namespace sluice::dp::net::tcp {
 namespace {
 
 // Bounds the mbufs one paused connection may pin. 256 KiB of full 1448-byte segments is 182
-// mbufs; tiny segments are coalesced, so only a hostile mix reaches this. Beyond it, in-order
-// data is dropped and ACKed as if the window were closed (the peer sends it again).
+// mbufs; tiny segments are coalesced, so only a hostile mix reaches this. Beyond it (or beyond
+// the byte bound in hold_full), in-order data is dropped and ACKed as if the window were
+// closed (RFC 9293 §3.8.6.2.1 lets a receiver drop what it cannot buffer; the peer resends).
 constexpr std::uint16_t max_held_segments = 1024;
 
 // Cuts `m` down to [off, off + len): segments wholly outside are freed, the rest are narrowed.
@@ -152,8 +153,12 @@ void tcp_detail::hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
     t.rcvq_head->pkt_len += v.len;
 }
 
-bool tcp_detail::hold_full(const tcb& t) noexcept {
-    return t.rcv_paused && t.rcvq_head != nullptr && t.rcvq_head->nb_segs >= max_held_segments;
+bool tcp_detail::hold_full(const tcb& t, std::uint32_t len) noexcept {
+    // rcv_buffer plus 1/8 for the rounding creep above: only a peer that keeps sending small
+    // segments into a paused connection gets here.
+    const std::uint64_t limit = std::uint64_t{t.rcv_wnd} + t.rcv_wnd / 8;
+    return t.rcv_paused && t.rcvq_head != nullptr &&
+           (t.rcvq_head->nb_segs >= max_held_segments || t.rcv_held + std::uint64_t{len} > limit);
 }
 
 void tcp_detail::rcvq_free(tcb& t) noexcept {
@@ -193,12 +198,16 @@ std::uint16_t tcp_detail::select_window(tcp_stack& s, tcb& t, bool syn) noexcept
         return static_cast<std::uint16_t>(w);
     }
     const std::uint32_t cur = rcv_offered(t);
-    const std::uint32_t wnd = window_would_open(t) ? rcv_space(t) : cur;
+    const std::uint32_t space = rcv_space(t);
+    const std::uint32_t wnd = window_would_open(t) ? space : cur;
     const std::uint8_t ws = t.rcv_wscale;
-    // RFC 7323 §2.4: scaling rounds down, which could move the right edge left; round what we
-    // already announced up instead (the peer may send up to it, and we accept it).
-    const std::uint32_t cur_units = static_cast<std::uint32_t>(
-        (std::uint64_t{cur} + (1U << ws) - 1) >> ws);
+    const std::uint64_t unit = std::uint64_t{1} << ws;
+    // RFC 7323 §2.4: scaling rounds down, which would move the right edge left; round what we
+    // already announced up instead (the peer may send up to it, and we accept it). Rounding up
+    // creeps the edge forward by less than one unit per ACK, so a peer sending small segments
+    // could keep a paused window from closing (RFC 7323 Appendix F); hold_full() bounds what
+    // is held instead (Linux's choice before tcp_shrink_window): the edge is never retracted.
+    const auto cur_units = static_cast<std::uint32_t>((cur + unit - 1) >> ws);
     const std::uint32_t w = std::min<std::uint32_t>(std::max(wnd >> ws, cur_units), 0xffff);
     t.rcv_adv = t.rcv_nxt + (w << ws);
     if (w == 0) {

@@ -92,8 +92,9 @@ struct tcp_detail {
     // probing, D-SACK bookkeeping.
     static void hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept;
     static void rcvq_free(tcb& t) noexcept;
-    // The paused connection's held chain is at its segment bound: in-order data is refused.
-    static bool hold_full(const tcb& t) noexcept;
+    // A paused connection cannot hold `len` more bytes (segment or byte bound): in-order data
+    // is refused.
+    static bool hold_full(const tcb& t, std::uint32_t len) noexcept;
     // Hands held data to the application regardless of pause (the connection is ending).
     static void flush_held(tcp_stack& s, tcb& t) noexcept;
     // The 16-bit window field for a segment we send, and RCV.ADV moved to match (RFC 9293

@@ -245,11 +245,6 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
         len -= d;
         seq = t.rcv_nxt;
     }
-    if (seq == t.rcv_nxt && hold_full(t)) {
-        st.drop(drop_reason::tcp_unacceptable);  // as if the window were closed
-        send_ack(s, t);
-        return false;
-    }
     // Data beyond the window we offered is cut off here (RFC 9293 §3.10.7.4, first check).
     const seq_t wnd_end = t.rcv_nxt + rcv_window(t);
     if (seq_gt(seq + len, wnd_end)) {
@@ -257,6 +252,11 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
         if (len == 0 || seq_ge(seq, wnd_end)) {
             return false;
         }
+    }
+    if (seq == t.rcv_nxt && hold_full(t, len)) {
+        st.drop(drop_reason::tcp_unacceptable);  // as if the window were closed
+        send_ack(s, t);
+        return false;
     }
     if (seq != t.rcv_nxt) {
         if (t.ooo == nullptr) {
