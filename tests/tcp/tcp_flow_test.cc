@@ -4,6 +4,7 @@
 // RFC 2883.
 #include <gtest/gtest.h>
 
+#include "../../examples/tcp_echo/echo_handler.hh"
 #include "tcp_harness.hh"
 
 namespace sluice::test {
@@ -350,6 +351,78 @@ TEST(tcp_flow, received_dsack_blocks_are_counted_not_taken_as_loss) {
     EXPECT_EQ(h.counted(event::tcp_dsack_rx), 4U);
     EXPECT_EQ(h.counted(event::tcp_fast_retransmit), 0U);
     EXPECT_FALSE(h.app.conn->sack->in_recovery());
+}
+
+// ---- The echo example (examples/tcp_echo) on the public API ----
+
+tcp::connection* conn_of(const harness& h) {
+    tcp::flow_key k{};
+    k.family = 4;
+    k.local_addr[0] = rte_cpu_to_be_32(our_ip);
+    k.remote_addr[0] = rte_cpu_to_be_32(peer_ip);
+    k.local_port = rte_cpu_to_be_16(h.our_port);
+    k.remote_port = rte_cpu_to_be_16(h.peer_port);
+    return h.tcp->lookup(k);
+}
+
+// The example echoes zero-copy. A peer that does not read (window 0) fills our send queue
+// (snd_buffer 4000); the handler pauses receiving, the next 8000 bytes are held and our window
+// closes, so the peer can push no more than 12000 bytes. When it reads again, on_writable
+// resumes, everything comes back intact and in order, then our FIN after its FIN.
+TEST(tcp_echo_example, echoes_and_pushes_back_on_a_peer_that_does_not_read) {
+    tcp::tcp_params p;
+    p.snd_buffer = 4000;
+    p.rcv_buffer = 8000;
+    harness h(p);
+    examples::echo_handler echo(*h.tcp);
+    ASSERT_TRUE(h.tcp->listen(h.our_port, 8, &echo));
+    h.send(S, 1000, 0, {}, harness::syn_opts());
+    const std::uint32_t iss = h.out().at(0).seq;
+    h.send(A, 1001, iss + 1, {}, {}, 0);  // the peer's window: closed from the start
+    ASSERT_EQ(echo.accepted(), 1U);
+    tcp::connection* c = conn_of(h);
+    ASSERT_NE(c, nullptr);
+    bytes sent;
+    for (std::uint32_t i = 0; i < 12; ++i) {
+        const bytes d = payload_of(1000, static_cast<std::uint8_t>(i));
+        h.send(A, 1001 + i * 1000, iss + 1, d, {}, 0);
+        append(sent, d);
+    }
+    auto o = h.out();
+    ASSERT_FALSE(o.empty());
+    for (const auto& seg : o) {
+        EXPECT_TRUE(seg.payload.empty());  // nothing goes into the peer's zero window
+    }
+    EXPECT_EQ(o.back().wnd, 0);
+    EXPECT_EQ(c->snd_queued, 4000U);
+    EXPECT_EQ(h.tcp->recv_held(*c), 8000U);
+    EXPECT_TRUE(h.tcp->recv_paused(*c));
+    h.send(A, 13001, iss + 1, payload_of(1000), {}, 0);  // a 13th segment does not fit
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 13001U);
+    EXPECT_EQ(o[0].wnd, 0);
+    // The peer reads: its window opens, and it ACKs whatever comes back.
+    bytes back;
+    for (int round = 0; round < 40 && back.size() < sent.size(); ++round) {
+        const auto acked = iss + 1 + static_cast<std::uint32_t>(back.size());
+        h.send(A, 13001, acked, {}, {}, 65535);
+        for (const auto& seg : h.out()) {
+            if (!seg.payload.empty() && seg.seq == iss + 1 + back.size()) {
+                append(back, seg.payload);
+            }
+        }
+    }
+    EXPECT_EQ(back, sent);
+    EXPECT_EQ(echo.echoed(), sent.size());
+    EXPECT_EQ(h.tcp->recv_held(*c), 0U);
+    // The peer's FIN: the handler closes, and our FIN follows the echoed data.
+    h.send(F | A, 13001, iss + 1 + static_cast<std::uint32_t>(back.size()), {}, {}, 65535);
+    bool fin = false;
+    for (const auto& seg : h.out()) {
+        fin = fin || (seg.flags & F) != 0;
+    }
+    EXPECT_TRUE(fin);
 }
 
 }  // namespace

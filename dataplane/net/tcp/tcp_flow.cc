@@ -70,6 +70,17 @@ bool can_coalesce(const rte_mbuf* into, const rte_mbuf* small) noexcept {
 
 }  // namespace
 
+void tcp_stack::send_view(connection& c, const rx_view& v) noexcept {
+    rte_mbuf* tail = nullptr;
+    std::uint16_t nsegs = 0;
+    rte_mbuf* m = trim_to_view(v.m, v.off, v.len, tail, nsegs);
+    if (m != nullptr) {
+        m->nb_segs = nsegs;
+        m->pkt_len = v.len;
+        send_mbuf(c, m);
+    }
+}
+
 void tcp_stack::pause_recv(connection& c) noexcept {
     c.rcv_paused = true;
 }

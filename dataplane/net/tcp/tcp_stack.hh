@@ -125,6 +125,9 @@ public:
                         tcp_handler* h, void* user, std::uint32_t timeout_ms) noexcept;
     std::uint32_t send(connection& c, const void* data, std::uint32_t len) noexcept;
     void send_mbuf(connection& c, rte_mbuf* m) noexcept;
+    // Queues the bytes of a received view zero-copy (an echo or a relay): takes v.m's
+    // reference, cuts the chain down to [v.off, v.off + v.len) and then works as send_mbuf.
+    void send_view(connection& c, const rx_view& v) noexcept;
     [[nodiscard]] std::uint32_t send_space(const connection& c) const noexcept;
     // Keepalive: after `idle_ms` without traffic, up to `probes` probes `interval_ms` apart;
     // unanswered, the connection is reset and reported as timeout. idle_ms 0 turns it off.
