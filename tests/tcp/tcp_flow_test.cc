@@ -353,6 +353,19 @@ TEST(tcp_flow, received_dsack_blocks_are_counted_not_taken_as_loss) {
     EXPECT_FALSE(h.app.conn->sack->in_recovery());
 }
 
+// ---- Mempool sizing (docs/tcp.md) ----
+
+TEST(tcp_flow, mbuf_demand_counts_a_full_send_queue_and_receive_window_per_connection) {
+    tcp::tcp_params p;  // 4096 connections, 256 KiB each way
+    // ceil(262144 / 1460) = 180 segments each way at MTU 1500.
+    EXPECT_EQ(tcp::tcp_stack::mbuf_demand(p, 1500), 4096U * 360U);
+    p.max_connections = 10;
+    p.snd_buffer = 1460;
+    p.rcv_buffer = 1461;
+    EXPECT_EQ(tcp::tcp_stack::mbuf_demand(p, 1500), 10U * 3U);
+    EXPECT_EQ(tcp::tcp_stack::mbuf_demand(p, 9000), 10U * 2U);  // jumbo: one segment each
+}
+
 // ---- The echo example (examples/tcp_echo) on the public API ----
 
 tcp::connection* conn_of(const harness& h) {

@@ -91,6 +91,18 @@ struct tcp_params {
 
 class tcp_stack {
 public:
+    // Mempool sizing (docs/tcp.md, "Mempool sizing"): the mbufs one lcore's TCP may hold when
+    // every connection is at its limits: a full send queue (snd_buffer) and a full receive
+    // window held for a paused application or out of order (rcv_buffer), in segments of
+    // MTU - 40 bytes: max_connections * (ceil(snd_buffer / mss) + ceil(rcv_buffer / mss)).
+    // Callers cap it (dataplane::create_pools); backpressure keeps each connection within it.
+    [[nodiscard]] static std::uint64_t mbuf_demand(const tcp_params& p,
+                                                   std::uint16_t mtu) noexcept {
+        const std::uint64_t mss = mtu > 40 + 536 ? mtu - 40U : 536U;
+        const std::uint64_t per_conn = (p.snd_buffer + mss - 1) / mss + (p.rcv_buffer + mss - 1) / mss;
+        return std::uint64_t{p.max_connections} * per_conn;
+    }
+
     tcp_stack(net::stack& ip, const tcp_params& p);
     ~tcp_stack();
     tcp_stack(const tcp_stack&) = delete;
