@@ -34,7 +34,12 @@ public:
 
     void on_data(dp::net::tcp::connection& c, const dp::net::tcp::rx_view& v) override {
         echoed_ += v.len;
-        tcp_.send_view(c, v);  // takes the mbuf reference: nothing to free here
+        // Takes the mbuf reference: nothing to free here. It fails only when the pool is empty
+        // and the view had to be copied; the echo is then incomplete, so end the connection.
+        if (!tcp_.send_view(c, v)) {
+            tcp_.abort(c);
+            return;
+        }
         // Backpressure: if the peer does not read what we send, stop reading what it sends.
         // The stack keeps any data that still arrives and closes its window.
         if (tcp_.send_space(c) == 0) {

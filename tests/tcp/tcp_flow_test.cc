@@ -205,6 +205,30 @@ TEST(tcp_flow, small_segments_are_coalesced_while_held) {
     EXPECT_EQ(h.app.data, sent);
 }
 
+// The reassembly queue splits a segment around data it already holds into views sharing one
+// mbuf; holding them must not trim one view's mbuf under the other.
+TEST(tcp_flow, out_of_order_pieces_sharing_an_mbuf_are_held_intact) {
+    const unsigned before = dpdk_env::get().in_use();
+    {
+        harness h(small_buffer());
+        const std::uint32_t iss = h.handshake();
+        const bytes whole = payload_of(900, 5);  // [1001, 1901)
+        auto part = [&](std::uint32_t from, std::uint32_t to) {
+            return bytes(whole.begin() + (from - 1001), whole.begin() + (to - 1001));
+        };
+        h.tcp->pause_recv(*h.app.conn);
+        h.send(A, 1601, iss + 1, part(1601, 1701));
+        h.send(A, 1201, iss + 1, part(1201, 1901));  // two pieces around [1601, 1701)
+        h.send(A, 1001, iss + 1, part(1001, 1201));  // fills the hole
+        (void)h.out();
+        EXPECT_TRUE(h.app.data.empty());
+        EXPECT_EQ(h.tcp->recv_held(*h.app.conn), 900U);
+        h.tcp->resume_recv(*h.app.conn);
+        EXPECT_EQ(h.app.data, whole);
+    }
+    EXPECT_EQ(dpdk_env::get().in_use(), before);
+}
+
 TEST(tcp_flow, held_data_is_freed_by_close_abort_and_release) {
     const unsigned before = dpdk_env::get().in_use();
     for (int how = 0; how < 3; ++how) {

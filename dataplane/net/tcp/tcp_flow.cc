@@ -62,6 +62,25 @@ rte_mbuf* trim_to_view(rte_mbuf* m, std::uint32_t off, std::uint32_t len, rte_mb
     return head;
 }
 
+// Takes the view's reference and returns a chain holding exactly its bytes: trimmed in place,
+// or, when a segment's header is shared (the reassembly queue hands out several views of one
+// mbuf, each with its own reference), copied so the other views stay intact. nullptr when
+// len is 0, or when the copy found no mbuf (the view is freed either way).
+rte_mbuf* own_view(rte_mempool* pool, const rx_view& v, rte_mbuf*& tail,
+                   std::uint16_t& nsegs) noexcept {
+    for (const rte_mbuf* m = v.m; m != nullptr; m = m->next) {
+        if (rte_mbuf_refcnt_read(m) != 1) {
+            rte_mbuf* c = v.len == 0 ? nullptr : rte_pktmbuf_copy(v.m, pool, v.off, v.len);
+            rte_pktmbuf_free(v.m);
+            if (c == nullptr) {
+                return nullptr;
+            }
+            return trim_to_view(c, 0, v.len, tail, nsegs);
+        }
+    }
+    return trim_to_view(v.m, v.off, v.len, tail, nsegs);
+}
+
 // Whether `small` may be copied into `into`'s tailroom (we own `into`'s buffer alone).
 bool can_coalesce(const rte_mbuf* into, const rte_mbuf* small) noexcept {
     return RTE_MBUF_DIRECT(into) && rte_mbuf_refcnt_read(into) == 1 &&
@@ -70,15 +89,21 @@ bool can_coalesce(const rte_mbuf* into, const rte_mbuf* small) noexcept {
 
 }  // namespace
 
-void tcp_stack::send_view(connection& c, const rx_view& v) noexcept {
+bool tcp_stack::send_view(connection& c, const rx_view& v) noexcept {
     rte_mbuf* tail = nullptr;
     std::uint16_t nsegs = 0;
-    rte_mbuf* m = trim_to_view(v.m, v.off, v.len, tail, nsegs);
-    if (m != nullptr) {
-        m->nb_segs = nsegs;
-        m->pkt_len = v.len;
-        send_mbuf(c, m);
+    rte_mbuf* m = own_view(params_.pool, v, tail, nsegs);
+    if (m == nullptr) {
+        if (v.len == 0) {
+            return true;
+        }
+        tcp_detail::stats(*this, c.port).drop(drop_reason::tcp_alloc_failed);
+        return false;
     }
+    m->nb_segs = nsegs;
+    m->pkt_len = v.len;
+    send_mbuf(c, m);
+    return true;
 }
 
 void tcp_stack::pause_recv(connection& c) noexcept {
@@ -133,13 +158,25 @@ std::uint64_t tcp_stack::queued_bytes() const noexcept {
     return n;
 }
 
-void tcp_detail::hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
-    (void)s;
+bool tcp_detail::hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
+    // A shared mbuf needs a copy; without a free mbuf the view goes to the application
+    // after all (the pause is a request to slow down: nothing is lost).
+    for (const rte_mbuf* q = v.m; q != nullptr; q = q->next) {
+        if (rte_mbuf_refcnt_read(q) != 1) {
+            if (rte_mempool_avail_count(s.params_.pool) == 0) {
+                return false;
+            }
+            break;
+        }
+    }
     rte_mbuf* tail = nullptr;
     std::uint16_t nsegs = 0;
-    rte_mbuf* m = trim_to_view(v.m, v.off, v.len, tail, nsegs);
+    rte_mbuf* m = own_view(s.params_.pool, v, tail, nsegs);
     if (m == nullptr) {
-        return;
+        if (v.len != 0) {
+            stats(s, t.port).drop(drop_reason::tcp_alloc_failed);
+        }
+        return true;
     }
     t.rcv_held += v.len;
     if (t.rcvq_head == nullptr) {
@@ -147,7 +184,7 @@ void tcp_detail::hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
         m->pkt_len = v.len;
         t.rcvq_head = m;
         t.rcvq_tail = tail;
-        return;
+        return true;
     }
     // A one-segment piece that fits the tail's room is copied there (no mbuf pinned for it).
     if (nsegs == 1 && can_coalesce(t.rcvq_tail, m)) {
@@ -156,12 +193,13 @@ void tcp_detail::hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
         t.rcvq_tail->data_len = static_cast<std::uint16_t>(t.rcvq_tail->data_len + m->data_len);
         t.rcvq_head->pkt_len += m->data_len;
         rte_pktmbuf_free_seg(m);
-        return;
+        return true;
     }
     t.rcvq_tail->next = m;
     t.rcvq_tail = tail;
     t.rcvq_head->nb_segs = static_cast<std::uint16_t>(t.rcvq_head->nb_segs + nsegs);
     t.rcvq_head->pkt_len += v.len;
+    return true;
 }
 
 bool tcp_detail::hold_full(const tcb& t, std::uint32_t len) noexcept {

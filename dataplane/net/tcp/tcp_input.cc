@@ -228,6 +228,9 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
     if (t.ts_ok && seg.opt.has_timestamps && !seg.has(th_rst) &&
         seq_lt(seg.opt.ts_val, t.ts_recent)) {
         st.drop(drop_reason::tcp_paws);
+        if (seg.len > 0 && seq_le(seg.seq + seg.len, t.rcv_nxt)) {
+            note_dsack(s, t, seg.seq, seg.seq + seg.len);  // RFC 2883 §4: an old duplicate
+        }
         send_ack(s, t);
         rte_pktmbuf_free(m);
         return;

@@ -90,7 +90,9 @@ struct tcp_detail {
 
     // tcp_flow.cc: receive flow control (held data, the advertised window), zero-window
     // probing, D-SACK bookkeeping.
-    static void hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept;
+    // Keeps `v` for a paused application; false (nothing taken) when it would need a copy
+    // and the pool is empty: the caller delivers it instead.
+    static bool hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept;
     static void rcvq_free(tcb& t) noexcept;
     // A paused connection cannot hold `len` more bytes (segment or byte bound): in-order data
     // is refused.

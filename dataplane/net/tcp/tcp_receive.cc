@@ -311,9 +311,8 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
 
 void tcp_detail::deliver(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
     if (t.handler != nullptr && !t.app_closed && t.state != tcp_state::closed) {
-        if (t.rcv_paused) {
-            hold(s, t, v);  // pause_recv: kept, counted against the window
-            return;
+        if (t.rcv_paused && hold(s, t, v)) {
+            return;  // pause_recv: kept, counted against the window
         }
         t.handler->on_data(t, v);
     } else {

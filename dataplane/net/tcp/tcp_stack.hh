@@ -139,7 +139,9 @@ public:
     void send_mbuf(connection& c, rte_mbuf* m) noexcept;
     // Queues the bytes of a received view zero-copy (an echo or a relay): takes v.m's
     // reference, cuts the chain down to [v.off, v.off + v.len) and then works as send_mbuf.
-    void send_view(connection& c, const rx_view& v) noexcept;
+    // A view sharing its mbuf with others (out-of-order pieces) is copied instead; false when
+    // that copy found no mbuf (the view is freed, nothing is queued: the caller should abort).
+    [[nodiscard]] bool send_view(connection& c, const rx_view& v) noexcept;
     [[nodiscard]] std::uint32_t send_space(const connection& c) const noexcept;
     // Keepalive: after `idle_ms` without traffic, up to `probes` probes `interval_ms` apart;
     // unanswered, the connection is reset and reported as timeout. idle_ms 0 turns it off.
