@@ -44,6 +44,8 @@ TEST(tcp_flow, window_shrinks_as_paused_data_is_held_and_reaches_zero) {
     EXPECT_EQ(windows, (std::vector<std::uint16_t>{6000, 4000, 2000, 0}));
     EXPECT_TRUE(h.app.data.empty());
     EXPECT_EQ(h.tcp->recv_held(*h.app.conn), 8000U);
+    EXPECT_EQ(h.tcp->held_bytes(), 8000U);
+    EXPECT_EQ(h.tcp->queued_bytes(), 0U);
     EXPECT_EQ(h.counted(event::tcp_zero_window_tx), 1U);
 }
 
