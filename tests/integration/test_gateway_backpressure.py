@@ -1,10 +1,12 @@
-"""TCP receive-window backpressure through the gateway's L4 passthrough (issue 3, docs/tcp.md
-"Receive flow control"): a backend in its own namespace writes a large stream as fast as it
-can; a Linux client reads it through the dataplane (net_af_packet) at a paced, slow rate. With
-backpressure the dataplane stops reading from the backend while the client's send queue is
-full (its advertised window to the backend closes), so the mbufs it holds stay bounded by
-about one send queue plus one receive window, not the size of the stream; the bytes arrive
-intact. Namespaces, processes and temp dirs are removed even when the test fails."""
+"""TCP receive-window backpressure through the gateway (issue 3, docs/tcp.md "Receive flow
+control"), on net_af_packet. In each test one side writes a large stream as fast as it can and
+the other reads it through the dataplane at a paced, slow rate: the L4 passthrough and an HTTP
+response body (a fast backend, a slow client), and an HTTP request body (a fast client, a slow
+backend). With backpressure the dataplane stops reading from the fast side while the slow
+side's send queue is full (its advertised window to the fast side closes), so the mbufs it
+holds stay bounded by about one send queue plus one receive window, not the size of the
+stream; the bytes arrive intact. Namespaces, processes and temp dirs are removed even when a
+test fails."""
 import hashlib
 import os
 import subprocess
@@ -28,13 +30,19 @@ MAX_EXTRA_MBUFS = 3000
 CONFIG = f"""
 listeners:
   - {{ name: l4, address: 0.0.0.0, port: 9000, protocol: tcp }}
+  - {{ name: web, address: 0.0.0.0, port: 8080, protocol: http }}
 clusters:
   - name: source
     endpoints: [ {{ address: {BE}, port: 9012 }} ]
+  - name: http
+    endpoints: [ {{ address: {BE}, port: 9013 }} ]
 routes:
   - name: l4
     match: {{ listener: l4 }}
     action: {{ cluster: source }}
+  - name: web
+    match: {{ listener: web }}
+    action: {{ cluster: http, timeout: 60s }}
 """
 
 # Answers each connection with TOTAL bytes of a fixed pattern, written as fast as TCP takes it.
@@ -57,6 +65,106 @@ def serve(c):
 while True:
     c, _ = s.accept()
     threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+# HTTP: GET answers TOTAL bytes of the pattern as fast as TCP takes them; POST reads the body
+# at RATE bytes/s (small receive buffer, paced) and answers "<bytes> <sha256>".
+HTTP_BACKEND = """
+import hashlib, socket, sys, threading, time
+addr, port, total, rate = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+block = bytes(range(256)) * 256
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.bind((addr, port)); s.listen(8)
+print('ready', flush=True)
+def serve(c):
+    try:
+        f = b''
+        while b'\\r\\n\\r\\n' not in f:
+            d = c.recv(65536)
+            if not d:
+                return
+            f += d
+        head, _, rest = f.partition(b'\\r\\n\\r\\n')
+        lines = head.decode().split('\\r\\n')
+        if lines[0].startswith('GET'):
+            c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n' % total)
+            left = total
+            while left > 0:
+                n = min(left, len(block)); c.sendall(block[:n]); left -= n
+        else:
+            want = int([l.split(':')[1] for l in lines if l.lower().startswith('content-length')][0])
+            h = hashlib.sha256(rest); got = len(rest); t0 = time.monotonic()
+            deadline = t0 + 120
+            while got < want and time.monotonic() < deadline:
+                d = c.recv(16384)
+                if not d:
+                    break
+                h.update(d); got += len(d)
+                ahead = got / rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+            body = ('%d %s' % (got, h.hexdigest())).encode()
+            c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n' % len(body) + body)
+    finally:
+        c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+"""
+
+# GET through the gateway, reading the body at RATE bytes/s; prints "<bytes> <sha256>".
+HTTP_SLOW_GET = """
+import hashlib, socket, sys, time
+host, total, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.settimeout(30)
+s.connect((host, 8080))
+print('connected', flush=True)
+s.sendall(b'GET /big HTTP/1.1\\r\\nHost: gw\\r\\nConnection: close\\r\\n\\r\\n')
+f = b''
+while b'\\r\\n\\r\\n' not in f:
+    d = s.recv(16384)
+    if not d:
+        break
+    f += d
+head, _, body = f.partition(b'\\r\\n\\r\\n')
+assert head.startswith(b'HTTP/1.1 200'), head
+h = hashlib.sha256(body); n = len(body); t0 = time.monotonic(); deadline = t0 + 120
+while n < total and time.monotonic() < deadline:
+    d = s.recv(16384)
+    if not d:
+        break
+    h.update(d); n += len(d)
+    ahead = n / rate - (time.monotonic() - t0)
+    if ahead > 0:
+        time.sleep(ahead)
+print(n, h.hexdigest(), flush=True)
+"""
+
+# POST of TOTAL bytes through the gateway as fast as TCP takes them; prints the answer body.
+HTTP_FAST_POST = """
+import socket, sys
+host, total = sys.argv[1], int(sys.argv[2])
+block = bytes(range(256)) * 256
+s = socket.socket(); s.settimeout(60)
+s.connect((host, 8080))
+print('connected', flush=True)
+s.sendall(b'POST /up HTTP/1.1\\r\\nHost: gw\\r\\nConnection: close\\r\\n'
+          b'Content-Length: %d\\r\\n\\r\\n' % total)
+left = total
+while left > 0:
+    n = min(left, len(block)); s.sendall(block[:n]); left -= n
+f = b''
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    f += d
+head, _, body = f.partition(b'\\r\\n\\r\\n')
+assert head.startswith(b'HTTP/1.1 200'), head
+print(body.decode(), flush=True)
 """
 
 # Reads the stream at RATE bytes/s (pacing, bounded in time), prints "<bytes> <sha256>".
@@ -100,7 +208,7 @@ def event_total(stats, name):
     return sum(p["totals"].get("events", {}).get(name, 0) for p in stats["ports"])
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def gw():
     tag = f"{os.getpid() % 1000}7"
     bed = Testbed(tag=tag, links=2, backend=True)
@@ -113,6 +221,10 @@ def gw():
                                    stdout=subprocess.PIPE, text=True)
             procs.append(be)
             assert be.stdout.readline().startswith("ready")
+            hb = bed.backend_popen("python3", "-c", HTTP_BACKEND, BE, "9013", str(TOTAL),
+                                   str(RATE), stdout=subprocess.PIPE, text=True)
+            procs.append(hb)
+            assert hb.stdout.readline().startswith("ready")
             dp = Dataplane(bed, "af_packet", lcores="0-1", extra=cp.dataplane_args())
             dp.start()
             cp.wait_applied()
@@ -129,10 +241,12 @@ def gw():
             bed.down()
 
 
-def test_slow_reader_bounds_gateway_mbufs_and_stream_arrives_intact(gw):
-    bed, dp = gw
+def run_sampled(bed, dp, code, *args):
+    """Runs `code` in the client namespace, sampling the dataplane's mbufs in use until it
+    exits (bounded in time). Returns (its stdout, peak - baseline, samples, final stats)."""
     baseline = mbufs_in_use(dp.stats())
-    client = bed.peer_popen("python3", "-c", CLIENT, GW, str(TOTAL), str(RATE),
+    before = event_total(dp.stats(), "tcp_zero_window_tx")
+    client = bed.peer_popen("python3", "-c", code, *args,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert client.stdout.readline().strip() == "connected"
@@ -147,13 +261,33 @@ def test_slow_reader_bounds_gateway_mbufs_and_stream_arrives_intact(gw):
         if client.poll() is None:
             client.kill()
             client.wait(timeout=10)
-    print(f"backpressure: mbufs in use baseline {baseline}, peak {peak} over {samples} samples")
     assert client.returncode == 0, err
-    n, sha = out.split()
-    assert int(n) == TOTAL and sha == expected_sha()
     final = dp.stats()
-    # The window towards the backend closed (the dataplane pushed back) ...
-    assert event_total(final, "tcp_zero_window_tx") > 0, final["ports"]
-    # ... and what the dataplane held stayed bounded while the stream was read slowly.
+    print(f"backpressure: mbufs in use baseline {baseline}, peak {peak} over {samples} samples")
+    # The window towards the fast side closed: the dataplane pushed back ...
+    assert event_total(final, "tcp_zero_window_tx") > before, final["ports"]
+    # ... and what it held stayed bounded while the stream was read slowly.
     assert samples >= 3, "too few stats samples during the transfer"
     assert peak - baseline <= MAX_EXTRA_MBUFS, (peak, baseline, samples)
+    return out
+
+
+def test_l4_slow_reader_bounds_gateway_mbufs_and_stream_arrives_intact(gw):
+    bed, dp = gw
+    out = run_sampled(bed, dp, CLIENT, GW, str(TOTAL), str(RATE))
+    n, sha = out.split()
+    assert int(n) == TOTAL and sha == expected_sha()
+
+
+def test_http_response_body_to_a_slow_reader_is_pushed_back(gw):
+    bed, dp = gw
+    out = run_sampled(bed, dp, HTTP_SLOW_GET, GW, str(TOTAL), str(RATE))
+    n, sha = out.split()
+    assert int(n) == TOTAL and sha == expected_sha()
+
+
+def test_http_request_body_to_a_slow_backend_is_pushed_back(gw):
+    bed, dp = gw
+    out = run_sampled(bed, dp, HTTP_FAST_POST, GW, str(TOTAL))
+    n, sha = out.split()
+    assert int(n) == TOTAL and sha == expected_sha()
