@@ -2,8 +2,8 @@
 // connection to an endpoint of the cluster the listener's route picks; bytes are relayed both
 // ways as the mbufs that carried them (zero-copy), and a FIN on either side becomes a
 // shutdown(write) on the other (half-close is propagated). A full send queue on one side
-// pauses reading on the other (TCP receive-window backpressure). Internal to dataplane/proxy; runs on
-// the worker lcore that owns the client connection.
+// pauses reading on the other (TCP receive-window backpressure). Internal to dataplane/proxy;
+// runs on the worker lcore that owns the client connection.
 #pragma once
 
 #include "../net/tcp/tcp_stack.hh"

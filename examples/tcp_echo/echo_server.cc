@@ -8,12 +8,11 @@
 //
 // EAL arguments come before "--"; after it: our address/prefix and the TCP port. Ctrl-C
 // stops it; every mbuf is returned before exit.
+#include <arpa/inet.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
-
-#include <arpa/inet.h>
 
 #include <csignal>
 #include <cstdio>

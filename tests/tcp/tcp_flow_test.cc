@@ -185,8 +185,7 @@ TEST(tcp_flow, peer_fin_behind_held_data_is_reported_after_it) {
     EXPECT_EQ(o[0].ack, 1502U);  // the FIN is ACKed at once
     EXPECT_EQ(h.app.events, std::vector<std::string>{"established"});
     h.tcp->resume_recv(*h.app.conn);
-    EXPECT_EQ(h.app.events,
-              (std::vector<std::string>{"established", "data:500", "peer_shutdown"}));
+    EXPECT_EQ(h.app.events, (std::vector<std::string>{"established", "data:500", "peer_shutdown"}));
 }
 
 TEST(tcp_flow, small_segments_are_coalesced_while_held) {
@@ -372,8 +371,9 @@ TEST(tcp_flow, received_dsack_blocks_are_counted_not_taken_as_loss) {
                static_cast<std::uint16_t>(60000 + k));
     }
     // Inside the second block.
-    h.send(A, 1001, base + 2 * 1460, {},
-           sack_opt({{base + 4 * 1460, base + 4 * 1460 + 500}, {base + 4 * 1460, base + 5 * 1460}}));
+    h.send(
+        A, 1001, base + 2 * 1460, {},
+        sack_opt({{base + 4 * 1460, base + 4 * 1460 + 500}, {base + 4 * 1460, base + 5 * 1460}}));
     EXPECT_EQ(h.counted(event::tcp_dsack_rx), 4U);
     EXPECT_EQ(h.counted(event::tcp_fast_retransmit), 0U);
     EXPECT_FALSE(h.app.conn->sack->in_recovery());

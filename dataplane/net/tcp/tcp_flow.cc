@@ -45,8 +45,7 @@ rte_mbuf* trim_to_view(rte_mbuf* m, std::uint32_t off, std::uint32_t len, rte_mb
             continue;
         }
         m->data_off = static_cast<std::uint16_t>(m->data_off + off);
-        m->data_len = static_cast<std::uint16_t>(
-            std::min<std::uint32_t>(m->data_len - off, len));
+        m->data_len = static_cast<std::uint16_t>(std::min<std::uint32_t>(m->data_len - off, len));
         m->pkt_len = m->data_len;
         off = 0;
         len -= m->data_len;
@@ -106,9 +105,7 @@ bool tcp_stack::send_view(connection& c, const rx_view& v) noexcept {
     return true;
 }
 
-void tcp_stack::pause_recv(connection& c) noexcept {
-    c.rcv_paused = true;
-}
+void tcp_stack::pause_recv(connection& c) noexcept { c.rcv_paused = true; }
 
 void tcp_stack::resume_recv(connection& c) noexcept {
     if (!c.rcv_paused || c.doomed || c.state == tcp_state::closed) {
@@ -135,8 +132,8 @@ void tcp_stack::resume_recv(connection& c) noexcept {
     }
     // RFC 9293 §3.8.6.2.2: tell the peer once the window has grown enough to be worth it
     // (a peer stuck at a zero window also finds out through its probes).
-    const bool receiving = c.state == tcp_state::established ||
-                           c.state == tcp_state::fin_wait_1 || c.state == tcp_state::fin_wait_2;
+    const bool receiving = c.state == tcp_state::established || c.state == tcp_state::fin_wait_1 ||
+                           c.state == tcp_state::fin_wait_2;
     if (receiving && tcp_detail::window_would_open(c)) {
         tcp_detail::send_ack(*this, c);
     }

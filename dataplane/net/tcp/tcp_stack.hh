@@ -99,7 +99,8 @@ public:
     [[nodiscard]] static std::uint64_t mbuf_demand(const tcp_params& p,
                                                    std::uint16_t mtu) noexcept {
         const std::uint64_t mss = mtu > 40 + 536 ? mtu - 40U : 536U;
-        const std::uint64_t per_conn = (p.snd_buffer + mss - 1) / mss + (p.rcv_buffer + mss - 1) / mss;
+        const std::uint64_t per_conn =
+            (p.snd_buffer + mss - 1) / mss + (p.rcv_buffer + mss - 1) / mss;
         return std::uint64_t{p.max_connections} * per_conn;
     }
 
