@@ -82,6 +82,26 @@ TEST(tcp_flow, zero_window_probe_is_answered_and_resume_delivers_all_then_update
     EXPECT_EQ(h.app.events.back(), "data:10");
 }
 
+// RFC 9293 §3.10.7.4: of a segment straddling the right edge only what fits is taken; the
+// ACK goes at once and tells the (now zero) window.
+TEST(tcp_flow, data_beyond_the_window_is_cut_off_and_acked_at_once) {
+    harness h(small_buffer());
+    const std::uint32_t iss = h.handshake();
+    h.tcp->pause_recv(*h.app.conn);
+    for (std::uint32_t i = 0; i < 7; ++i) {
+        h.send(A, 1001 + i * 1000, iss + 1, payload_of(1000, static_cast<std::uint8_t>(i)));
+    }
+    auto o = h.out();
+    ASSERT_FALSE(o.empty());
+    EXPECT_EQ(o.back().wnd, 2000);  // the ACK of the sixth; the seventh's ACK is delayed
+    h.send(A, 8001, iss + 1, payload_of(1400));  // 1000 fit
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].ack, 9001U);
+    EXPECT_EQ(o[0].wnd, 0);
+    EXPECT_EQ(h.tcp->recv_held(*h.app.conn), 8000U);
+}
+
 TEST(tcp_flow, unpaused_receiver_keeps_the_window_full) {
     harness h(small_buffer());
     const std::uint32_t iss = h.handshake();

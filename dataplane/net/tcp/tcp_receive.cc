@@ -247,11 +247,13 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
     }
     // Data beyond the window we offered is cut off here (RFC 9293 §3.10.7.4, first check).
     const seq_t wnd_end = t.rcv_nxt + rcv_window(t);
+    bool trimmed = false;
     if (seq_gt(seq + len, wnd_end)) {
         len = wnd_end - seq;
         if (len == 0 || seq_ge(seq, wnd_end)) {
             return false;
         }
+        trimmed = true;  // the ACK goes at once: the peer overran the window we offered
     }
     if (seq == t.rcv_nxt && hold_full(t, len)) {
         st.drop(drop_reason::tcp_unacceptable);  // as if the window were closed
@@ -301,7 +303,7 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
     if (seg.has(th_fin)) {
         return true;  // the FIN step ACKs now
     }
-    if (dup || ++t.unacked_segs >= 2) {  // a D-SACK goes out at once
+    if (dup || trimmed || ++t.unacked_segs >= 2) {  // a D-SACK goes out at once
         send_ack(s, t);
     } else if (!t.delack_timer.armed()) {
         s.wheel_.arm_after(t.delack_timer, s.params_.delack_ms, &on_delack_timer, &t);
