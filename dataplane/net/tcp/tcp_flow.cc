@@ -141,6 +141,9 @@ void tcp_stack::resume_recv(connection& c) noexcept {
 
 std::uint64_t tcp_stack::held_bytes() const noexcept {
     std::uint64_t n = 0;
+    if (!tcbs_) {
+        return 0;
+    }
     for (std::uint32_t i = 0; i < params_.max_connections; ++i) {
         n += tcbs_[i].state != tcp_state::closed ? tcbs_[i].rcv_held : 0;
     }
@@ -149,6 +152,9 @@ std::uint64_t tcp_stack::held_bytes() const noexcept {
 
 std::uint64_t tcp_stack::queued_bytes() const noexcept {
     std::uint64_t n = 0;
+    if (!tcbs_) {
+        return 0;
+    }
     for (std::uint32_t i = 0; i < params_.max_connections; ++i) {
         n += tcbs_[i].state != tcp_state::closed ? tcbs_[i].snd_queued : 0;
     }
