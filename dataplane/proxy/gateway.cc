@@ -266,7 +266,26 @@ void gateway::on_data(connection& c, const net::tcp::rx_view& v) {
     }
 }
 
-void gateway::on_writable(connection& c) { (void)c; }
+// Backpressure: a send queue drained after it was full; the session resumes reading the side
+// that feeds it (l4_session.cc, http_session.cc bodies). Binary sessions do not pause.
+void gateway::on_writable(connection& c) {
+    auto* b = static_cast<conn_base*>(c.user);
+    if (b == nullptr) {
+        return;
+    }
+    if (b->kind == conn_kind::tcp) {
+        l4_down_writable(*static_cast<l4_session*>(b));
+    } else if (b->kind == conn_kind::http) {
+        http_down_writable(*static_cast<http_session*>(b));
+    } else if (b->kind == conn_kind::upstream) {
+        auto* u = static_cast<upstream_conn*>(b);
+        if (u->owner != nullptr && u->owner->kind == conn_kind::tcp) {
+            l4_upstream_writable(*static_cast<l4_session*>(u->owner), *u);
+        } else if (u->owner != nullptr && u->owner->kind == conn_kind::http) {
+            http_upstream_writable(*static_cast<http_session*>(u->owner), *u);
+        }
+    }
+}
 
 void gateway::on_peer_shutdown(connection& c) {
     auto* b = static_cast<conn_base*>(c.user);

@@ -466,6 +466,16 @@ void proceed_upstream(http_session& s) noexcept {
     // else: http_upstream_connected() sends it
 }
 
+// Backpressure on bodies (docs/tcp.md, "Receive flow control"): when the side a body goes
+// to has a full send queue, stop reading the side it comes from; that side's TCP window then
+// closes. The full side's on_writable resumes it (http_down_writable / http_upstream_writable),
+// and every exchange end resumes both, so a paused connection never outlives its exchange.
+void push_back_if_full(gateway& gw, connection* from, const connection* to) noexcept {
+    if (from != nullptr && to != nullptr && gw.tcp().send_space(*to) == 0) {
+        gw.tcp().pause_recv(*from);
+    }
+}
+
 // Forwards request body bytes from the receive queue to the upstream, zero-copy.
 void forward_request_body(http_session& s) noexcept {
     gateway& gw = gw_of(s);
@@ -495,6 +505,8 @@ void forward_request_body(http_session& s) noexcept {
         gw.tcp().send_mbuf(*s.up->c, m);
         if (st.done) {
             r.body_done = true;
+        } else {
+            push_back_if_full(gw, s.c, s.up->c);
         }
     }
     if (!r.body_done && s.in.empty() && s.c != nullptr) {
@@ -728,6 +740,7 @@ void relay_response(http_session& s, upstream_conn& u) noexcept {
                 }
                 r.bytes_out_ += st.payload_len;
                 gw.tcp().send_mbuf(*s.c, m);
+                push_back_if_full(gw, u.c, s.c);
                 u.in.consume(st.consumed - st.payload_off - st.payload_len);
             } else {
                 u.in.consume(st.consumed);
@@ -740,6 +753,7 @@ void relay_response(http_session& s, upstream_conn& u) noexcept {
             }
             r.bytes_out_ += st.consumed;
             gw.tcp().send_mbuf(*s.c, m);
+            push_back_if_full(gw, u.c, s.c);
         }
         if (st.done) {
             const bool reusable =
@@ -756,6 +770,13 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
     if (s.up != nullptr) {
         upstream_conn* u = s.up;
         s.up = nullptr;
+        if (u->c != nullptr && gw.tcp().recv_paused(*u->c)) {
+            if (gw.tcp().recv_held(*u->c) != 0) {
+                upstream_reusable = false;  // bytes after the response: not reusable
+            } else {
+                gw.tcp().resume_recv(*u->c);  // nothing to deliver: only the window reopens
+            }
+        }
         gw.release_upstream(*u, upstream_reusable && r != nullptr && r->body_done);
     }
     if (r != nullptr) {
@@ -780,6 +801,14 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
     s.parser->reset();
     s.ph = http_session::phase::head;
     arm_idle(s);
+    if (s.c != nullptr && gw.tcp().recv_paused(*s.c)) {
+        // Paused for the request body: what was held is the next request (or the rest of
+        // this body, which the keep-alive check above already turned into a close).
+        gw.tcp().resume_recv(*s.c);
+        if (s.ph == http_session::phase::closed) {
+            return;
+        }
+    }
     // Pipelined requests already received are served now, in order (by the loop in process()
     // when we are inside it).
     if (s.in_process) {
@@ -792,6 +821,20 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
 }  // namespace
 
 // --- entry points (gateway.cc dispatch) -------------------------------------------------------
+
+void http_down_writable(http_session& s) noexcept {
+    // The client's queue drained: read the response body from the backend again.
+    if (s.up != nullptr && s.up->c != nullptr && s.req != nullptr) {
+        s.gw->tcp().resume_recv(*s.up->c);
+    }
+}
+
+void http_upstream_writable(http_session& s, upstream_conn& u) noexcept {
+    // The backend's queue drained: read the request body from the client again.
+    if (s.up == &u && s.c != nullptr && s.ph != http_session::phase::closed) {
+        s.gw->tcp().resume_recv(*s.c);
+    }
+}
 
 bool http_accept(gateway& gw, connection& c, const listener_rt& l) noexcept {
     http_session* s = gw.http_sessions_.alloc();

@@ -30,13 +30,6 @@ rte_tcp_hdr* new_header(rte_mbuf*& m, rte_mempool* pool, std::size_t opt_len) no
     return th;
 }
 
-std::uint16_t advertised_window(const tcb& t, bool syn) noexcept {
-    // RFC 7323 §2.2: the window in a SYN is never scaled.
-    const std::uint32_t w = syn ? std::min<std::uint32_t>(t.rcv_wnd, 0xffff)
-                                : std::min<std::uint32_t>(t.rcv_wnd >> t.rcv_wscale, 0xffff);
-    return static_cast<std::uint16_t>(w);
-}
-
 }  // namespace
 
 // Sends one segment of `t`: header, options, and `len` bytes of the send queue starting at
@@ -58,11 +51,18 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
         spec.ts_val = static_cast<std::uint32_t>(s.now_ms_);
         spec.ts_ecr = synack ? t.ts_recent : 0;
         opt_len = build_syn_options(opt, spec);
-    } else if (t.ts_ok || (t.sack_ok && t.ooo != nullptr && len == 0)) {
+    } else if (t.ts_ok || (t.sack_ok && (t.ooo != nullptr || t.dsack_pending) && len == 0)) {
         std::array<sack_block, max_sack_blocks> blocks{};
         std::size_t nb = 0;
+        const std::size_t room = t.ts_ok ? 3 : 4;
+        if (t.sack_ok && t.dsack_pending && len == 0 && (flags & th_ack) != 0) {
+            // RFC 2883 §4: the duplicate goes first, the blocks we hold after it.
+            blocks[nb++] = sack_block{t.dsack_left, t.dsack_right};
+            t.dsack_pending = false;
+            stats(s, t.port).count(event::tcp_dsack_tx);
+        }
         if (t.sack_ok && t.ooo != nullptr && len == 0) {
-            nb = t.ooo->sack_blocks(std::span(blocks.data(), t.ts_ok ? 3 : 4));
+            nb += t.ooo->sack_blocks(std::span(blocks.data() + nb, room - nb));
         }
         opt_len = build_segment_options(opt, t.ts_ok, static_cast<std::uint32_t>(s.now_ms_),
                                         t.ts_recent, std::span(blocks.data(), nb));
@@ -79,7 +79,7 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     th->sent_seq = rte_cpu_to_be_32(seq);
     th->recv_ack = (flags & th_ack) != 0 ? rte_cpu_to_be_32(t.rcv_nxt) : 0;
     th->tcp_flags = flags;
-    th->rx_win = rte_cpu_to_be_16(advertised_window(t, syn));
+    th->rx_win = rte_cpu_to_be_16(select_window(s, t, syn));
     // Attach (or copy) [seq, seq + len) from the send queue.
     if (len > 0) {
         std::uint32_t skip = seq - t.snd_una;
@@ -124,7 +124,6 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     }
     fill_checksum(m, t.key.local_addr[0], t.key.remote_addr[0]);
     if ((flags & th_ack) != 0) {
-        t.rcv_adv = t.rcv_nxt + t.rcv_wnd;
         t.unacked_segs = 0;
         s.wheel_.cancel(t.delack_timer);
     }
@@ -301,9 +300,13 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
             break;
         }
     }
-    if ((sent && was_idle) || ((sent || (t.snd_queued > 0 && t.flight() == 0)) &&
-                               !t.rtx_timer.armed())) {
-        arm_rtx(s, t);  // with nothing in flight and a zero window this is the persist probe
+    if (sent) {
+        t.persist_backoff = 0;  // the window is open again
+        if (was_idle || !t.rtx_timer.armed()) {
+            arm_rtx(s, t);
+        }
+    } else if (t.snd_queued > 0 && t.flight() == 0 && !t.rtx_timer.armed()) {
+        arm_persist(s, t);  // data waits behind a zero window (RFC 9293 §3.8.6.1)
     }
 }
 
@@ -390,24 +393,25 @@ void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) 
         return;
     }
     if (t.flight() == 0 && t.snd_queued > 0) {
-        // Zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window. SND.NXT stays
-        // (as BSD's persist does): the byte is not in flight, so the next expiry is a probe
-        // again, backed off once per probe, and when the window opens sending resumes at
-        // SND.UNA instead of leaving the refused byte to an RTO. SND.MAX covers it so that
-        // the ACK of a probe the peer took is acceptable. RFC 1122 §4.2.2.17: the connection
-        // stays open while the peer answers; ack_received resets `retries` on every ACK
-        // while probing, so only unanswered probes count towards R2.
-        if (++t.retries > s.params_.data_retries) {
+        // Zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window. SND.NXT stays, so
+        // the probe is not in flight and never runs the RTO's retry count: RFC 1122
+        // §4.2.2.17 keeps the connection open as long as the peer answers. It is given up
+        // only after data_retries probes without any ACK at all (probes_out, reset by every
+        // acceptable ACK), as Linux does. The interval doubles per probe, capped.
+        if (++t.probes_out > s.params_.data_retries) {
             st.count(event::tcp_timeout);
             send_rst(s, t);
             finish(s, t, close_reason::timeout);
             return;
         }
-        t.rtt.on_timeout();
+        st.count(event::tcp_persist_probe);
         if (send_data(s, t, t.snd_nxt, 1, th_ack)) {
-            t.snd_max = seq_max(t.snd_max, t.snd_nxt + 1);
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt + 1);  // its ACK must be acceptable
         }
-        arm_rtx(s, t);
+        if (t.persist_backoff < 30) {
+            ++t.persist_backoff;
+        }
+        arm_persist(s, t);
         return;
     }
     if (t.flight() == 0) {

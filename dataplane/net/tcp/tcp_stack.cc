@@ -247,6 +247,9 @@ void tcp_stack::send_mbuf(connection& c, rte_mbuf* m) noexcept {
         }
         m = next;
     }
+    if (c.snd_queued >= params_.snd_buffer) {
+        c.want_writable = true;  // on_writable tells the app when room frees
+    }
     if (c.state != tcp_state::syn_sent && c.state != tcp_state::syn_received) {
         tcp_detail::output(*this, c);
     }
@@ -295,6 +298,8 @@ void tcp_stack::shutdown_write(connection& c) noexcept {
 void tcp_stack::close(connection& c) noexcept {
     c.app_closed = true;
     c.handler = nullptr;
+    tcp_detail::rcvq_free(c);  // held data was not taken: discarded, like later data
+    c.rcv_paused = false;
     shutdown_write(c);
 }
 
@@ -392,6 +397,7 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
     s.wheel_.cancel(t.rtx_timer);
     s.wheel_.cancel(t.delack_timer);
     sndq_free(t);
+    rcvq_free(t);
     if (t.ooo != nullptr) {
         t.ooo->clear();
         s.ooo_free_.push_back(t.ooo);
@@ -407,7 +413,14 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
 }
 
 void tcp_detail::notify_closed(tcp_stack& s, tcb& t, close_reason why) noexcept {
-    (void)s;
+    if (why == close_reason::normal && t.handler != nullptr && !t.app_closed) {
+        flush_held(s, t);  // a clean end: the application gets everything first
+        if (t.fin_held && t.handler != nullptr && !t.app_closed) {
+            t.fin_held = false;
+            t.handler->on_peer_shutdown(t);
+        }
+    }
+    rcvq_free(t);
     if (t.handler != nullptr && !t.notified_closed && !t.app_closed) {
         t.notified_closed = true;
         tcp_handler* h = t.handler;
@@ -457,6 +470,7 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
 void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
     s.wheel_.cancel(t.delack_timer);
     sndq_free(t);
+    rcvq_free(t);
     if (t.ooo != nullptr) {
         t.ooo->clear();
         s.ooo_free_.push_back(t.ooo);
