@@ -346,6 +346,30 @@ TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
     EXPECT_EQ(got, want);
 }
 
+// Small segments are copied into the header mbuf in both modes (tcp_output.cc copy_max_bytes);
+// one gathered from several small queued mbufs at odd sizes must arrive intact.
+TEST_P(tcp_tx_modes, small_segment_gathered_from_several_queued_mbufs_is_intact) {
+    tcp::tcp_params p;
+    p.tx = GetParam();
+    harness h(p);
+    h.listen();
+    h.send(S, 1000, 0, {}, harness::syn_opts());
+    const std::uint32_t iss = h.out().at(0).seq;
+    h.send(A, 1001, iss + 1, {}, {}, 0);  // zero window: everything stays queued
+    const bytes a = payload_of(7, 5), b = payload_of(11, 6), c = payload_of(13, 7);
+    h.tcp->send(*h.app.conn, a.data(), 7);
+    h.tcp->send(*h.app.conn, b.data(), 11);
+    h.tcp->send(*h.app.conn, c.data(), 13);
+    EXPECT_TRUE(h.out().empty());
+    h.send(A, 1001, iss + 1, {}, {}, 100);
+    const auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    bytes want = a;
+    append(want, b);
+    append(want, c);
+    EXPECT_EQ(o[0].payload, want);
+}
+
 // RFC 1191: a frag-needed quoting a segment in flight lowers SMSS and resends at once.
 TEST(tcp_conn, icmp_frag_needed_lowers_mss_and_resends_smaller) {
     harness h;
