@@ -7,6 +7,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "../core/shm_link.hh"
 #include "../filters/auth/auth.hh"
 #include "../filters/trace/trace_context.hh"
@@ -374,9 +376,20 @@ void unlink_idle(endpoint_entry& e, upstream_conn& u) noexcept {
     --e.idle_count;
 }
 
+// Left armed when a pooled connection is taken (no timer work per request): it lapses on a
+// busy connection (release_upstream re-arms it) and re-arms for the remainder on one that
+// went back to the pool since it was armed.
 void on_idle_timeout(core::timer_wheel& w, core::timer_node& n, void* ctx) {
-    (void)w, (void)n;
+    (void)n;
     auto* u = static_cast<upstream_conn*>(ctx);
+    if (u->st != upstream_conn::state::idle) {
+        return;
+    }
+    const std::uint64_t idle = w.now() - std::min(w.now(), u->idle_since_ms);
+    if (idle < u->idle_timeout_ms) {
+        w.arm_after(u->idle_timer, u->idle_timeout_ms - idle, &on_idle_timeout, u);
+        return;
+    }
     u->gw->abort_upstream(*u);
 }
 }  // namespace
@@ -393,7 +406,6 @@ upstream_conn* gateway::acquire_upstream(gateway_config& cfg, std::uint32_t cl,
     while (e->idle != nullptr) {
         upstream_conn* u = e->idle;
         unlink_idle(*e, *u);
-        timers().cancel(u->idle_timer);
         if (u->c == nullptr || u->peer_fin) {
             abort_upstream(*u);
             continue;
@@ -469,7 +481,11 @@ void gateway::release_upstream(upstream_conn& u, bool reusable) noexcept {
     }
     e.idle = &u;
     ++e.idle_count;
-    timers().arm_after(u.idle_timer, u.idle_timeout_ms, &on_idle_timeout, &u);
+    core::timer_wheel& w = timers();
+    u.idle_since_ms = w.now();
+    if (!u.idle_timer.armed() || u.idle_timer.expiry() > w.now() + u.idle_timeout_ms) {
+        w.arm_after(u.idle_timer, u.idle_timeout_ms, &on_idle_timeout, &u);
+    }
 }
 
 void gateway::abort_upstream(upstream_conn& u) noexcept {

@@ -114,16 +114,29 @@ void abort_session(http_session& s) noexcept {
     free_session(s);
 }
 
+// The idle timer is not moved per request: it fires at most idle_ms after it was armed and
+// closes the session only if it has been idle (no exchange) for idle_ms by then; otherwise it
+// re-arms for the remainder. During an exchange it lapses and finish_exchange re-arms it.
 void on_idle(core::timer_wheel& w, core::timer_node& n, void* ctx) {
-    (void)w, (void)n;
+    (void)n;
     auto* s = static_cast<http_session*>(ctx);
-    if (s->req == nullptr) {
-        close_session(*s);
+    if (s->req != nullptr) {
+        return;
     }
+    const std::uint64_t idle = w.now() - std::min(w.now(), s->idle_since_ms);
+    if (idle < s->idle_ms) {
+        w.arm_after(s->idle_timer, s->idle_ms - idle, &on_idle, s);
+        return;
+    }
+    close_session(*s);
 }
 
 void arm_idle(http_session& s) noexcept {
-    s.gw->timers().arm_after(s.idle_timer, s.idle_ms, &on_idle, &s);
+    core::timer_wheel& w = s.gw->timers();
+    s.idle_since_ms = w.now();
+    if (!s.idle_timer.armed() || s.idle_timer.expiry() > w.now() + s.idle_ms) {
+        w.arm_after(s.idle_timer, s.idle_ms, &on_idle, &s);
+    }
 }
 
 // Sends bytes to the client; false if the queue refused some (the connection is then broken
@@ -327,7 +340,7 @@ void start_request(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     const http::request_head& h = s.parser->head();
     ++gw.stats_.requests;
-    gw.timers().cancel(s.idle_timer);
+    // The idle timer stays armed (on_idle ignores a session with a request in progress).
     // The head's bytes leave the receive queue for the exchange's lifetime: header views stay
     // valid while the body and pipelined requests behind it are read.
     rte_mbuf* hm = s.in.take(s.head_len, gw.pool());
