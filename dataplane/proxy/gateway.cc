@@ -61,12 +61,17 @@ std::uint64_t gateway::next_random() noexcept {
     return rng_ * 0x2545F4914F6CDD1DULL;
 }
 
+// refs entry index_ has one writer, this lcore (gateway_config.hh), so a load and a store do
+// what fetch_add/fetch_sub did without a locked read-modify-write per request; the builder's
+// acquire load in unreferenced() pairs with the release store of the last unpin.
 void gateway::pin(gateway_config* c) noexcept {
-    c->slot(index_).refs.fetch_add(1, std::memory_order_relaxed);
+    auto& refs = c->slot(index_).refs;
+    refs.store(refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void gateway::unpin(gateway_config* c) noexcept {
-    c->slot(index_).refs.fetch_sub(1, std::memory_order_release);
+    auto& refs = c->slot(index_).refs;
+    refs.store(refs.load(std::memory_order_relaxed) - 1, std::memory_order_release);
 }
 
 void gateway::poll() noexcept {
