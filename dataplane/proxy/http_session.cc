@@ -688,13 +688,12 @@ void response_head_done(http_session& s, upstream_conn& u) noexcept {
                              h.content_length <= inline_body_max &&
                              u.in.size() - u.fed >= h.content_length;
     std::uint32_t size = 0;
-    const std::uint32_t sent =
-        s.c == nullptr ? 0 : send_head(gw, *s.c, size, [&](head_writer& w) {
-            write_client_head(w, s, r, u);
-            if (inline_body) {
-                w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
-            }
-        });
+    const std::uint32_t sent = s.c == nullptr ? 0 : send_head(gw, *s.c, size, [&](head_writer& w) {
+        write_client_head(w, s, r, u);
+        if (inline_body) {
+            w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
+        }
+    });
     if (sent == 0 || sent != size) {
         fail_exchange(s, 502, false);
         return;

@@ -29,8 +29,8 @@ TEST(head_writer, append_ipv4_matches_dotted_quad_printf) {
 }
 
 TEST(head_writer, append_num_matches_printf) {
-    const std::uint64_t cases[] = {0, 1, 9, 10, 99, 100, 65535, 4294967295ULL,
-                                   18446744073709551615ULL};
+    const std::uint64_t cases[] = {
+        0, 1, 9, 10, 99, 100, 65535, 4294967295ULL, 18446744073709551615ULL};
     for (std::uint64_t v : cases) {
         char buf[64];
         head_writer w(buf, sizeof(buf));
