@@ -493,6 +493,33 @@ TEST(tcp_conn, short_send_reports_writable_once_acks_free_room) {
     EXPECT_EQ(h.app.events.back(), "writable");
 }
 
+// send_filled: an app-filled mbuf is queued as it is when it fits, and otherwise behaves like
+// send() (short write, writable later).
+TEST(tcp_conn, send_filled_queues_the_mbuf_or_falls_back_to_a_short_send) {
+    tcp::tcp_params p;
+    p.snd_buffer = 200;
+    harness h(p);
+    const std::uint32_t iss = h.handshake();
+    auto filled = [&](const bytes& d) {
+        rte_mbuf* m = rte_pktmbuf_alloc(h.env.pool);
+        std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(d.size())), d.data(),
+                    d.size());
+        return m;
+    };
+    const bytes a = payload_of(120, 3);
+    EXPECT_EQ(h.tcp->send_filled(*h.app.conn, filled(a)), 120U);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].payload, a);
+    const bytes b = payload_of(150, 4);  // 80 bytes of room left: a short write, like send()
+    EXPECT_EQ(h.tcp->send_filled(*h.app.conn, filled(b)), 80U);
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].payload, bytes(b.begin(), b.begin() + 80));
+    h.send(A, 1001, iss + 1 + 200);
+    EXPECT_EQ(h.app.events.back(), "writable");
+}
+
 TEST(tcp_conn, keepalive_probes_an_idle_peer_and_resets_when_unanswered) {
     harness h;
     const std::uint32_t iss = h.handshake();
