@@ -1,6 +1,7 @@
 // See filter_chain.hh. Runs on the worker lcore that owns the request.
 #include "filter_chain.hh"
 
+#include <cstring>
 #include <vector>
 
 #include "gateway_config.hh"
@@ -39,6 +40,11 @@ chain_status run_request_chain(request& r) noexcept {
             }
             r.filter_pos = k;
             r.filters_run = k;
+            // filter.hh: the state is zeroed before on_request_headers (once per request: a
+            // resumed chain continues after the filter that paused).
+            if (const std::uint32_t n = f.filter->state_size(); n != 0) {
+                std::memset(r.arena() + f.state_off, 0, n);
+            }
             const filter_status st = f.filter->on_request_headers(r, r.arena() + f.state_off);
             if (st == filter_status::respond) {
                 return chain_status::respond;

@@ -7,6 +7,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "../core/shm_link.hh"
 #include "../filters/auth/auth.hh"
 #include "../filters/trace/trace_context.hh"
@@ -59,12 +61,17 @@ std::uint64_t gateway::next_random() noexcept {
     return rng_ * 0x2545F4914F6CDD1DULL;
 }
 
+// refs entry index_ has one writer, this lcore (gateway_config.hh), so a load and a store do
+// what fetch_add/fetch_sub did without a locked read-modify-write per request; the builder's
+// acquire load in unreferenced() pairs with the release store of the last unpin.
 void gateway::pin(gateway_config* c) noexcept {
-    c->slot(index_).refs.fetch_add(1, std::memory_order_relaxed);
+    auto& refs = c->slot(index_).refs;
+    refs.store(refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void gateway::unpin(gateway_config* c) noexcept {
-    c->slot(index_).refs.fetch_sub(1, std::memory_order_release);
+    auto& refs = c->slot(index_).refs;
+    refs.store(refs.load(std::memory_order_relaxed) - 1, std::memory_order_release);
 }
 
 void gateway::poll() noexcept {
@@ -393,9 +400,20 @@ void unlink_idle(endpoint_entry& e, upstream_conn& u) noexcept {
     --e.idle_count;
 }
 
+// Left armed when a pooled connection is taken (no timer work per request): it lapses on a
+// busy connection (release_upstream re-arms it) and re-arms for the remainder on one that
+// went back to the pool since it was armed.
 void on_idle_timeout(core::timer_wheel& w, core::timer_node& n, void* ctx) {
-    (void)w, (void)n;
+    (void)n;
     auto* u = static_cast<upstream_conn*>(ctx);
+    if (u->st != upstream_conn::state::idle) {
+        return;
+    }
+    const std::uint64_t idle = w.now() - std::min(w.now(), u->idle_since_ms);
+    if (idle < u->idle_timeout_ms) {
+        w.arm_after(u->idle_timer, u->idle_timeout_ms - idle, &on_idle_timeout, u);
+        return;
+    }
     u->gw->abort_upstream(*u);
 }
 }  // namespace
@@ -412,7 +430,6 @@ upstream_conn* gateway::acquire_upstream(gateway_config& cfg, std::uint32_t cl,
     while (e->idle != nullptr) {
         upstream_conn* u = e->idle;
         unlink_idle(*e, *u);
-        timers().cancel(u->idle_timer);
         if (u->c == nullptr || u->peer_fin) {
             abort_upstream(*u);
             continue;
@@ -488,7 +505,11 @@ void gateway::release_upstream(upstream_conn& u, bool reusable) noexcept {
     }
     e.idle = &u;
     ++e.idle_count;
-    timers().arm_after(u.idle_timer, u.idle_timeout_ms, &on_idle_timeout, &u);
+    core::timer_wheel& w = timers();
+    u.idle_since_ms = w.now();
+    if (!u.idle_timer.armed() || u.idle_timer.expiry() > w.now() + u.idle_timeout_ms) {
+        w.arm_after(u.idle_timer, u.idle_timeout_ms, &on_idle_timeout, &u);
+    }
 }
 
 void gateway::abort_upstream(upstream_conn& u) noexcept {

@@ -114,16 +114,29 @@ void abort_session(http_session& s) noexcept {
     free_session(s);
 }
 
+// The idle timer is not moved per request: it fires at most idle_ms after it was armed and
+// closes the session only if it has been idle (no exchange) for idle_ms by then; otherwise it
+// re-arms for the remainder. During an exchange it lapses and finish_exchange re-arms it.
 void on_idle(core::timer_wheel& w, core::timer_node& n, void* ctx) {
-    (void)w, (void)n;
+    (void)n;
     auto* s = static_cast<http_session*>(ctx);
-    if (s->req == nullptr) {
-        close_session(*s);
+    if (s->req != nullptr) {
+        return;
     }
+    const std::uint64_t idle = w.now() - std::min(w.now(), s->idle_since_ms);
+    if (idle < s->idle_ms) {
+        w.arm_after(s->idle_timer, s->idle_ms - idle, &on_idle, s);
+        return;
+    }
+    close_session(*s);
 }
 
 void arm_idle(http_session& s) noexcept {
-    s.gw->timers().arm_after(s.idle_timer, s.idle_ms, &on_idle, &s);
+    core::timer_wheel& w = s.gw->timers();
+    s.idle_since_ms = w.now();
+    if (!s.idle_timer.armed() || s.idle_timer.expiry() > w.now() + s.idle_ms) {
+        w.arm_after(s.idle_timer, s.idle_ms, &on_idle, &s);
+    }
 }
 
 // Sends bytes to the client; false if the queue refused some (the connection is then broken
@@ -133,6 +146,32 @@ bool send_client(http_session& s, const char* p, std::uint32_t n) noexcept {
         return false;
     }
     return s.gw->tcp().send(*s.c, p, n) == n;
+}
+
+// Builds a head with fill(head_writer&) straight into a TX mbuf and queues that mbuf
+// (tcp_stack::send_filled: no copy out of the worker's scratch); a head larger than one mbuf
+// is built again in the scratch buffer and copied by send(). Returns the bytes queued, 0 on
+// overflow; `size` gets the head's length.
+template <typename Fill>
+std::uint32_t send_head(gateway& gw, connection& c, std::uint32_t& size, Fill&& fill) noexcept {
+    if (rte_mbuf* m = rte_pktmbuf_alloc(gw.pool()); m != nullptr) {
+        head_writer w(rte_pktmbuf_mtod(m, char*), rte_pktmbuf_tailroom(m));
+        fill(w);
+        if (!w.overflow()) {
+            size = w.size();
+            m->data_len = static_cast<std::uint16_t>(w.size());
+            m->pkt_len = w.size();
+            return gw.tcp().send_filled(c, m);
+        }
+        rte_pktmbuf_free(m);
+    }
+    head_writer w(gw.scratch_.get(), gateway::scratch_size);
+    fill(w);
+    size = w.size();
+    if (w.overflow()) {
+        return 0;
+    }
+    return gw.tcp().send(c, w.data(), w.size());
 }
 
 void run_complete_filters(request& r) noexcept { run_complete_chain(r); }
@@ -301,7 +340,7 @@ void start_request(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     const http::request_head& h = s.parser->head();
     ++gw.stats_.requests;
-    gw.timers().cancel(s.idle_timer);
+    // The idle timer stays armed (on_idle ignores a session with a request in progress).
     // The head's bytes leave the receive queue for the exchange's lifetime: header views stay
     // valid while the body and pipelined requests behind it are read.
     rte_mbuf* hm = s.in.take(s.head_len, gw.pool());
@@ -382,9 +421,10 @@ void send_request_head(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     request& r = *s.req;
     upstream_conn& u = *s.up;
-    head_writer w(gw.scratch_.get(), gateway::scratch_size);
-    write_upstream_head(w, s, r);
-    if (w.overflow() || gw.tcp().send(*u.c, w.data(), w.size()) != w.size()) {
+    std::uint32_t size = 0;
+    const std::uint32_t sent =
+        send_head(gw, *u.c, size, [&](head_writer& w) { write_upstream_head(w, s, r); });
+    if (sent == 0 || sent != size) {
         fail_exchange(s, 502, false);
         return;
     }
@@ -654,21 +694,23 @@ void response_head_done(http_session& s, upstream_conn& u) noexcept {
         }
     }
     run_response_filters(r);
-    head_writer w(gw.scratch_.get(), gateway::scratch_size);
-    write_client_head(w, s, r, u);
     // A small body that is already here goes out in the same segment as the head: one packet
     // (and one client ACK) less per response. Larger bodies are forwarded zero-copy below.
     const bool inline_body = h.body == http::body_kind::length &&
                              h.content_length <= inline_body_max &&
                              u.in.size() - u.fed >= h.content_length;
-    if (inline_body) {
-        w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
-    }
-    if (w.overflow() || !send_client(s, w.data(), w.size())) {
+    std::uint32_t size = 0;
+    const std::uint32_t sent = s.c == nullptr ? 0 : send_head(gw, *s.c, size, [&](head_writer& w) {
+        write_client_head(w, s, r, u);
+        if (inline_body) {
+            w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
+        }
+    });
+    if (sent == 0 || sent != size) {
         fail_exchange(s, 502, false);
         return;
     }
-    r.bytes_out_ += w.size();
+    r.bytes_out_ += size;
     count_status(gw, h.status);
     if (inline_body) {
         u.in.consume(u.fed + static_cast<std::uint32_t>(h.content_length));

@@ -45,7 +45,10 @@ struct upstream_conn : conn_base {
     std::uint32_t idle_timeout_ms = 0;
     std::uint32_t max_idle = 0;
     std::uint64_t served = 0;
+    // Armed while idle in the pool, and left armed when the connection is taken again: it
+    // checks idle_since_ms when it fires (gateway.cc), so a reuse costs no timer work.
     core::timer_node idle_timer;
+    std::uint64_t idle_since_ms = 0;  // timer-wheel tick of the last release to the pool
     upstream_conn* next_idle = nullptr;
     upstream_conn* prev_idle = nullptr;
 };
@@ -107,7 +110,10 @@ struct http_session : conn_base {
     bool peer_fin = false;
     bool in_process = false;  // inside process(): finish_exchange lets its loop continue
     bool again = false;
+    // Keep-alive idle timeout: armed at accept and left armed across requests; when it fires it
+    // checks idle_since_ms (http_session.cc), so an exchange costs no timer work.
     core::timer_node idle_timer;
+    std::uint64_t idle_since_ms = 0;  // timer-wheel tick the session last became idle
 };
 
 // L4 passthrough: bytes both ways, zero-copy, half-close propagated.

@@ -231,6 +231,21 @@ std::uint32_t tcp_stack::send(connection& c, const void* data, std::uint32_t len
     return done;
 }
 
+std::uint32_t tcp_stack::send_filled(connection& c, rte_mbuf* m) noexcept {
+    const std::uint32_t len = m->data_len;
+    if (!can_send(c.state) || c.fin_queued || c.doomed || len == 0 || m->next != nullptr ||
+        send_space(c) < len) {
+        const std::uint32_t n = send(c, rte_pktmbuf_mtod(m, const void*), len);
+        rte_pktmbuf_free(m);
+        return n;
+    }
+    sndq_append(c, m);
+    if (c.state != tcp_state::syn_sent && c.state != tcp_state::syn_received) {
+        tcp_detail::output(*this, c);
+    }
+    return len;
+}
+
 void tcp_stack::send_mbuf(connection& c, rte_mbuf* m) noexcept {
     if (!can_send(c.state) || c.fin_queued || c.doomed) {
         rte_pktmbuf_free(m);

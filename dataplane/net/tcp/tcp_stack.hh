@@ -143,6 +143,12 @@ public:
     // A view sharing its mbuf with others (out-of-order pieces) is copied instead; false when
     // that copy found no mbuf (the view is freed, nothing is queued: the caller should abort).
     [[nodiscard]] bool send_view(connection& c, const rx_view& v) noexcept;
+    // send() for bytes the app wrote straight into `m` (one segment, data_len bytes, e.g. a
+    // head built in a buffer from params().pool) instead of a buffer of its own: `m` itself is
+    // queued when all of it fits the queued-bytes limit, saving send()'s copy; otherwise, and
+    // when the connection cannot send, the result is exactly send(c, data, data_len)'s. Takes
+    // ownership of `m`; returns the bytes accepted.
+    std::uint32_t send_filled(connection& c, rte_mbuf* m) noexcept;
     [[nodiscard]] std::uint32_t send_space(const connection& c) const noexcept;
     // Keepalive: after `idle_ms` without traffic, up to `probes` probes `interval_ms` apart;
     // unanswered, the connection is reset and reported as timeout. idle_ms 0 turns it off.
