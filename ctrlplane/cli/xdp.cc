@@ -97,6 +97,8 @@ json status_json(const bpf::xdp_overview& ov, const std::string& pin_root) {
             {"attached", attached},
             {"abi_version", ov.config.abi_version},
             {"syn_limit", {{"rate", ov.config.syn_rate}, {"burst", ov.config.syn_burst}}},
+            {"return_ports",
+             {{"min", ov.config.return_port_min}, {"max", ov.config.return_port_max}}},
             {"services", services},
             {"block_list", {{"ipv4", v4}, {"ipv6", ov.blocks.size() - v4}}},
             {"gateway_verdicts", ov.gateway_verdicts_live}};
@@ -121,6 +123,12 @@ void print_status_table(const json& s) {
                    ? std::string("off")
                    : fmt::format("{}/s per source, burst {}", scalar_text(lim["rate"]),
                                  scalar_text(lim["burst"])));
+    const json& rp = s["return_ports"];
+    fmt::print("return traffic: {}\n",
+               rp["min"].get<unsigned>() == 0
+                   ? std::string("off")
+                   : fmt::format("TCP to service addresses, ports {}-{}", scalar_text(rp["min"]),
+                                 scalar_text(rp["max"])));
     fmt::print("block list: {} IPv4, {} IPv6 prefixes; gateway verdicts: {} live\n\n",
                scalar_text(s["block_list"]["ipv4"]), scalar_text(s["block_list"]["ipv6"]),
                scalar_text(s["gateway_verdicts"]));

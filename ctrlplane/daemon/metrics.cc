@@ -9,7 +9,8 @@ namespace {
 constexpr std::string_view names[] = {
     "polls",         "rx_packets",    "tx_packets",    "rx_bytes",        "tx_bytes",
     "drops",         "requests",      "responses_2xx", "responses_4xx",   "responses_5xx",
-    "rate_limited",  "breaker_open",  "config_switches", "snapshot_overruns"};
+    "rate_limited",  "breaker_open",  "config_switches", "snapshot_overruns",
+    "stream_idle_timeouts"};
 static_assert(std::size(names) == static_cast<std::size_t>(shm::counter::count_));
 
 double age_s(std::uint64_t now_ns, std::uint64_t hb_ns) {

@@ -83,6 +83,9 @@ struct route_action {
     bool weighted = false;         // written as weighted_clusters
     std::string prefix_rewrite;    // empty: no rewrite (only with a prefix path match)
     std::uint32_t timeout_ms = 0;  // 0: the cluster's request timeout
+    // A request or response body that makes no progress this long ends the exchange (504 before
+    // the response head, else both connections are closed). 0: the cluster's stream_idle.
+    std::uint32_t stream_idle_ms = 0;
     retry_policy retry;
     std::vector<filter> filters;  // run in order
 };
@@ -144,6 +147,9 @@ struct cluster {
     std::uint32_t connect_timeout_ms = 5'000;
     std::uint32_t idle_timeout_ms = 3'600'000;
     std::uint32_t request_timeout_ms = 15'000;
+    // Envoy's stream_idle_timeout default (5 min): long enough for slow uploads and trickling
+    // downloads, short enough that a stalled peer does not hold a request slot for good.
+    std::uint32_t stream_idle_ms = 300'000;
     health_check health;
     circuit_breakers breakers;
     outlier_detection outlier;

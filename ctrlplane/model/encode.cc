@@ -116,6 +116,7 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
         s.connect_timeout_ms = cl.connect_timeout_ms;
         s.idle_timeout_ms = cl.idle_timeout_ms;
         s.request_timeout_ms = cl.request_timeout_ms;
+        s.stream_idle_ms = cl.stream_idle_ms;
         s.max_connections_per_endpoint = cl.pool.max_connections_per_endpoint;
         s.max_idle_per_endpoint = cl.pool.max_idle_per_endpoint;
         s.health_path = str(cl.health.path);
@@ -184,6 +185,7 @@ result<std::vector<std::byte>> encoder::run(const config& c) {
         s.path_kind = static_cast<std::uint8_t>(r.match.path_kind);
         s.weighted = r.action.weighted ? 1 : 0;
         s.timeout_ms = r.action.timeout_ms;
+        s.stream_idle_ms = r.action.stream_idle_ms;
         std::size_t first = headers_.size();
         for (const auto& h : r.match.headers) {
             headers_.push_back(snap_header_matcher{

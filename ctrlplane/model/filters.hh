@@ -36,7 +36,7 @@ struct filter_spec {
 };
 
 inline constexpr std::array<filter_spec, 9> filter_registry{{
-    {"rate_limit", filter_kind::rate_limit, false, {"limit", "xdp_block"}, "limit"},
+    {"rate_limit", filter_kind::rate_limit, false, {"limit", "xdp_block", "max_delay"}, "limit"},
     {"request_headers", filter_kind::request_headers, true, {}, ""},
     {"response_headers", filter_kind::response_headers, true, {}, ""},
     {"cors",

@@ -11,9 +11,10 @@
 namespace sluice::cp::model {
 
 inline constexpr std::uint32_t snapshot_magic = 0x50414e53;  // "SNAP" little-endian
-inline constexpr std::uint32_t snapshot_format_version = 2;  // 2: listener filters and limits,
+inline constexpr std::uint32_t snapshot_format_version = 3;  // 2: listener filters and limits,
                                                              // route listener and command, filters
                                                              // trace/auth/headers/breaker/accesslog
+                                                             // 3: route and cluster stream_idle_ms
 inline constexpr std::uint32_t no_index = 0xffffffffu;
 inline constexpr std::uint16_t no_command = 0xffff;  // snap_route::command: any command
 
@@ -140,8 +141,10 @@ struct snap_route {
     std::uint32_t listener;  // index into listeners, or no_index: any listener
     std::uint16_t command;   // binary frame command 0..255, or no_command
     std::uint16_t reserved2;
+    std::uint32_t stream_idle_ms;  // 0: the cluster's stream_idle_ms (format 3)
 };
-static_assert(sizeof(snap_route) == 104);
+static_assert(sizeof(snap_route) == 108);
+static_assert(offsetof(snap_route, stream_idle_ms) == 104);
 static_assert(offsetof(snap_route, listener) == 96);
 static_assert(offsetof(snap_route, command) == 100);
 static_assert(offsetof(snap_route, host_kind) == 40);
@@ -186,8 +189,10 @@ struct snap_cluster {
     std::uint32_t od_successes_to_close;
     std::uint32_t od_max_ejection_percent;
     std::uint32_t total_weight;
+    std::uint32_t stream_idle_ms;  // body progress timeout, > 0 (format 3)
 };
-static_assert(sizeof(snap_cluster) == 112);
+static_assert(sizeof(snap_cluster) == 116);
+static_assert(offsetof(snap_cluster, stream_idle_ms) == 112);
 static_assert(offsetof(snap_cluster, lb) == 24);
 static_assert(offsetof(snap_cluster, health_path) == 48);
 static_assert(offsetof(snap_cluster, cb_max_connections) == 72);

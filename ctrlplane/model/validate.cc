@@ -199,6 +199,7 @@ private:
             positive_ms(p + ".timeouts.connect", c.connect_timeout_ms);
             positive_ms(p + ".timeouts.idle", c.idle_timeout_ms);
             positive_ms(p + ".timeouts.request", c.request_timeout_ms);
+            positive_ms(p + ".timeouts.stream_idle", c.stream_idle_ms);
             if (c.health.enabled) {
                 std::string hp = p + ".health_check";
                 if (!c.health.path.starts_with('/')) {
@@ -448,6 +449,18 @@ private:
                     if (!ms || *ms == 0 || *ms > 86'400'000) {
                         d_.add(p + ".xdp_block",
                                fmt::format("expected a duration in 1ms..24h such as 30s, got '{}'",
+                                           *v));
+                    }
+                }
+                // Delay mode: a request over the limit waits for its token up to this long
+                // (paused on its worker, a request slot held), so it is kept short: 60 s is
+                // far past any client's patience and bounds how long a slot can be held.
+                if (const auto* v = setting(f, "max_delay")) {
+                    auto ms = parse_duration_ms(*v);
+                    if (!ms || *ms == 0 || *ms > 60'000) {
+                        d_.add(p + ".max_delay",
+                               fmt::format("expected a duration in 1ms..60s such as 500ms, got "
+                                           "'{}'",
                                            *v));
                     }
                 }

@@ -213,7 +213,8 @@ void parser::parse_match(const YAML::Node& n, const std::string& p, route_match&
 void parser::parse_action(const YAML::Node& n, const std::string& p, route_action& a) {
     if (!fields(
             n, p,
-            {"cluster", "weighted_clusters", "prefix_rewrite", "timeout", "retry", "filters"})) {
+            {"cluster", "weighted_clusters", "prefix_rewrite", "timeout", "stream_idle", "retry",
+             "filters"})) {
         return;
     }
     if (static_cast<bool>(n["cluster"]) == static_cast<bool>(n["weighted_clusters"])) {
@@ -238,6 +239,7 @@ void parser::parse_action(const YAML::Node& n, const std::string& p, route_actio
          });
     str(n["prefix_rewrite"], p + ".prefix_rewrite", a.prefix_rewrite);
     duration(n["timeout"], p + ".timeout", a.timeout_ms);
+    duration(n["stream_idle"], p + ".stream_idle", a.stream_idle_ms);
     if (const auto& r = n["retry"]; r) {
         std::string rp = p + ".retry";
         if (fields(r, rp, {"attempts", "on", "per_try_timeout"})) {
@@ -339,10 +341,11 @@ cluster parser::parse_cluster(const YAML::Node& n, const std::string& p) {
                 c.pool.max_idle_per_endpoint);
     }
     if (const auto& x = n["timeouts"];
-        x && fields(x, p + ".timeouts", {"connect", "idle", "request"})) {
+        x && fields(x, p + ".timeouts", {"connect", "idle", "request", "stream_idle"})) {
         duration(x["connect"], p + ".timeouts.connect", c.connect_timeout_ms);
         duration(x["idle"], p + ".timeouts.idle", c.idle_timeout_ms);
         duration(x["request"], p + ".timeouts.request", c.request_timeout_ms);
+        duration(x["stream_idle"], p + ".timeouts.stream_idle", c.stream_idle_ms);
     }
     if (const auto& x = n["health_check"];
         x && fields(x, p + ".health_check",

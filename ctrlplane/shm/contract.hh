@@ -125,6 +125,7 @@ enum class counter : std::uint32_t {
     breaker_open,
     config_switches,    // snapshots adopted
     snapshot_overruns,  // lcore found its snapshot slot reused under it (it was declared dead)
+    stream_idle_timeouts,  // gateway: a body stalled for stream_idle (a spare slot: same layout)
     count_,
 };
 inline constexpr std::uint32_t counter_count = 16;

@@ -27,7 +27,6 @@ using net::tcp::tcp_handler;
 using net::tcp::tcp_stack;
 
 constexpr std::uint32_t max_app_conns = 1024;  // per lcore and app
-constexpr std::uint32_t backlog = 128;
 
 template <typename T>
 bool parse_num(std::string_view s, T& out) {
@@ -639,7 +638,7 @@ result<std::unique_ptr<tcp_handler>> start_tcp_app(const tcp_app_spec& spec, tcp
         case tcp_app_kind::client:
             return std::unique_ptr<tcp_handler>(std::make_unique<client_app>(tcp, spec));
     }
-    if (!tcp.listen(spec.port, backlog, h.get())) {
+    if (!tcp.listen(spec.port, spec.backlog, h.get())) {
         return error{"--app: cannot listen on TCP port " + std::to_string(spec.port) +
                      " (already used, or too many listeners)"};
     }

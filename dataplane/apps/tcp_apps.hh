@@ -39,6 +39,7 @@ struct tcp_app_spec {
     std::uint16_t port = 0;
     std::uint64_t bytes = 0;  // source, http-source and client
     rte_be32_t addr = 0;      // client only: the server
+    std::uint32_t backlog = 128;  // listeners: SYN-RECEIVED bound (--app-backlog)
 };
 
 // Parses "tcp-echo:PORT", "tcp-source:PORT:BYTES", "tcp-sink:PORT",

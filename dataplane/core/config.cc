@@ -101,6 +101,12 @@ void add_app_option(CLI::App& app, dp_config& cfg) {
     app.add_option("--app", cfg.apps,
                    "TCP test application on every worker: tcp-echo:PORT, "
                    "tcp-source:PORT:BYTES or tcp-sink:PORT. Repeatable.");
+    app.add_option("--app-backlog", cfg.app_backlog,
+                   "SYN-RECEIVED backlog of each --app listener (SYN cookies beyond it)")
+        ->check(CLI::Range(1U, 1U << 20));
+    app.add_option("--tcp-max-connections", cfg.tcp_max_connections,
+                   "TCP connections (TCBs) per worker lcore")
+        ->check(CLI::Range(16U, 1U << 22));
 }
 
 status check_apps(const dp_config& cfg) {

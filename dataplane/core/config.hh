@@ -63,6 +63,10 @@ struct dp_config {
     // TCP test applications (issue 3), each "tcp-echo:PORT", "tcp-source:PORT:BYTES" or
     // "tcp-sink:PORT" (dataplane/apps/tcp_apps.hh), validated at parse time.
     std::vector<std::string> apps;
+    // TCP sizing (issue 3): TCBs per worker lcore (tcp_params::max_connections), and the
+    // SYN-RECEIVED backlog of each --app listener (beyond it, SYN cookies answer).
+    std::uint32_t tcp_max_connections = 4096;
+    std::uint32_t app_backlog = 128;
 };
 
 // Parses Sluice's own arguments (EAL's already removed). argv[0] is the program name.

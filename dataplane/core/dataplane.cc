@@ -34,6 +34,19 @@ constexpr unsigned umem_pmd_held_max = 2 * xsk_ring_descs + 1;
 
 bool uses_umem(std::uint16_t port_id) { return port_driver(port_id) == "net_af_xdp"; }
 
+// Per worker, for TCP queues (create_pools): 8192 mbufs of ~2.3 KB is ~19 MB, enough for 22
+// connections stalled at a full 256 KiB send queue and 256 KiB held receive window each (362
+// mbufs at MTU 1500), or for any number of connections that keep a fraction of that.
+constexpr std::uint64_t tcp_mbufs_per_worker_cap = 8192;
+
+std::uint16_t max_mtu_of(const dp_config& cfg) {
+    std::uint16_t mtu = 1500;
+    for (const auto& pc : cfg.ports) {
+        mtu = std::max(mtu, pc.mtu);
+    }
+    return mtu;
+}
+
 int launch_worker(void* arg) {
     auto* p = static_cast<std::pair<worker*, const std::atomic<bool>*>*>(arg);
     p->first->run(*p->second);
@@ -65,8 +78,17 @@ status dataplane::create_pools(const std::vector<unsigned>& worker_lcores,
         need[s] += serving[i].size() * (pc.rxd + pc.txd + net::tx_queue_capacity +
                                         std::uint64_t{cfg_.arp_pending} * 64);
     }
+    // TCP send queues and received data held for paused applications (docs/tcp.md, "Mempool
+    // sizing"): every connection at its limits would be max_connections * (snd_buffer +
+    // rcv_buffer) of segments, far more than memory allows at 4096 connections; the pool gets
+    // that demand capped per worker. Backpressure (pause_recv) keeps each connection within
+    // its two buffers, so the cap is what many simultaneously stalled connections share.
+    const std::uint64_t tcp_mbufs = std::min<std::uint64_t>(
+        net::tcp::tcp_stack::mbuf_demand(net::tcp::tcp_params{}, max_mtu_of(cfg_)),
+        tcp_mbufs_per_worker_cap);
     for (unsigned lcore : worker_lcores) {
-        need[static_cast<int>(rte_lcore_to_socket_id(lcore))] += pool_cache + net::burst_size;
+        need[static_cast<int>(rte_lcore_to_socket_id(lcore))] +=
+            pool_cache + net::burst_size + tcp_mbufs;
     }
     // Room for the frame (MTU + Ethernet header + one VLAN tag + CRC) after the headroom.
     const std::uint32_t frame = std::uint32_t{max_mtu} + RTE_ETHER_HDR_LEN + 4 + RTE_ETHER_CRC_LEN;
@@ -189,7 +211,7 @@ status dataplane::setup() {
         sp.arp.max_retries = static_cast<std::uint8_t>(cfg_.arp_retries);
         sp.socket_id = static_cast<int>(rte_lcore_to_socket_id(worker_lcores[i]));
         sp.pool = pool_for(sp.socket_id);
-        workers_.push_back(std::make_unique<worker>(worker_lcores[i], i, sp));
+        workers_.push_back(std::make_unique<worker>(worker_lcores[i], i, sp, cfg_.tcp_max_connections));
     }
     for (std::size_t i = 0; i < port_ids.size(); ++i) {
         auto ifc = std::make_unique<net::iface>();
@@ -311,7 +333,7 @@ status dataplane::start_gateway() {
     gw_hub_->publish_health(shm_->endpoint_table());  // sluicectl cluster health
     proxy::gateway_params gp;
     // Half the TCP table for clients, half for upstream connections.
-    const std::uint32_t tcbs = net::tcp::tcp_params{}.max_connections;
+    const std::uint32_t tcbs = cfg_.tcp_max_connections;
     gp.max_sessions = tcbs / 2;
     gp.max_upstreams = tcbs / 2;
     gp.max_requests = tcbs / 2;
@@ -339,6 +361,7 @@ status dataplane::start_apps() {
             if (!spec) {
                 return error{spec.message()};
             }
+            spec->backlog = cfg_.app_backlog;
             auto h = apps::start_tcp_app(*spec, w->tcp());
             if (!h) {
                 return error{h.message()};

@@ -11,6 +11,7 @@
 
 #include "afxdp_port.hh"
 #include "log.hh"
+#include "net/tcp/ephemeral.hh"
 #include "port_mode.hh"
 
 namespace sluice::dp::core {
@@ -288,6 +289,13 @@ status port_device_started(const port_config& cfg, created_device& dev,
         return error{cfg.where + ": service map: " + added.message()};
     }
     dev.services = std::move(added).value();
+    // The answers to the gateway's upstream connections, which open from this address with a
+    // source port from the stack's ephemeral range, must reach the dataplane too.
+    if (auto st = afxdp::steer_return_ports(net::tcp::ephemeral_port_min,
+                                            net::tcp::ephemeral_port_max);
+        !st) {
+        return error{cfg.where + ": return port range: " + st.message()};
+    }
     std::string list;
     for (const auto& sp : cfg.services) {
         if (!list.empty()) {
@@ -296,9 +304,11 @@ status port_device_started(const port_config& cfg, created_device& dev,
         list += std::to_string(sp.port);
         list += sp.proto == 17 ? "/udp" : "/tcp";
     }
-    log::info("{}: XDP steers ARP for {} and services {} to the dataplane; everything else "
-              "passes to the kernel",
-              cfg.where, format_ipv4(cfg.addr), list);
+    log::info("{}: XDP steers ARP for {}, services {} and TCP to ports {}-{} (answers to the "
+              "dataplane's own connections) to the dataplane; everything else passes to the "
+              "kernel",
+              cfg.where, format_ipv4(cfg.addr), list, net::tcp::ephemeral_port_min,
+              net::tcp::ephemeral_port_max);
     return ok_status();
 }
 

@@ -12,7 +12,8 @@
 
 namespace sluice::dp::core {
 
-worker::worker(unsigned lcore, unsigned index, const net::stack_params& p)
+worker::worker(unsigned lcore, unsigned index, const net::stack_params& p,
+               std::uint32_t tcp_max_connections)
     : lcore_(lcore), index_(index), stack_(p) {
     stack_.on_neighbor_learned(&worker::on_learned, this);
     net::tcp::tcp_params tp;
@@ -20,6 +21,7 @@ worker::worker(unsigned lcore, unsigned index, const net::stack_params& p)
     tp.pool = p.pool;
     tp.socket_id = p.socket_id;
     tp.lcore = lcore;
+    tp.max_connections = tcp_max_connections;
     tcp_ = std::make_unique<net::tcp::tcp_stack>(stack_, tp);
     if (tcp_->ok()) {
         stack_.attach_tcp(tcp_.get());

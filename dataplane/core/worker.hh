@@ -55,7 +55,9 @@ inline constexpr std::uint64_t timer_period_us = 1000;
 
 class worker {
 public:
-    worker(unsigned lcore, unsigned index, const net::stack_params& p);
+    // `tcp_max_connections`: TCBs of this worker's TCP stack (tcp_params::max_connections).
+    worker(unsigned lcore, unsigned index, const net::stack_params& p,
+           std::uint32_t tcp_max_connections = net::tcp::tcp_params{}.max_connections);
     ~worker();
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;

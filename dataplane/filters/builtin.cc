@@ -88,13 +88,14 @@ std::vector<std::pair<std::string, std::string>> split_fields(std::string_view t
 class ratelimit_filter final : public http_filter {
 public:
     ratelimit_filter(filters::limiter* l, gateway_services& svc, std::uint8_t key,
-                     std::string key_header, std::uint32_t xdp_block_ms)
+                     std::string key_header, std::uint32_t xdp_block_ms, std::uint32_t max_delay_ms)
         : l_(l),
           reg_(svc.limiters),
           svc_(svc),
           key_(key),
           key_header_(std::move(key_header)),
-          xdp_block_ms_(xdp_block_ms) {}
+          xdp_block_ms_(xdp_block_ms),
+          max_delay_ns_(std::uint64_t{max_delay_ms} * 1'000'000) {}
     ~ratelimit_filter() override { reg_.release(l_); }
     std::uint32_t state_size() const noexcept override { return sizeof(filters::decision); }
 
@@ -114,8 +115,15 @@ public:
             }
         }
         auto& d = *static_cast<filters::decision*>(state);
-        d = filters::check(*l_, h, r.now_ns());
+        d = filters::check_delay(*l_, h, r.now_ns(), max_delay_ns_);
         put_headers(r, d);
+        if (d.delay_ns != 0) {
+            // Delay mode: the token is ours but due later; wait for it on this lcore's timer
+            // wheel (1 ms ticks, rounded up so the request never leaves before its token).
+            r.count_rate_limit_delayed();
+            r.resume_after(static_cast<std::uint32_t>((d.delay_ns + 999'999) / 1'000'000));
+            return filter_status::pause;
+        }
         if (!d.allowed) {
             r.count_rate_limited();
             if (xdp_block_ms_ != 0) {
@@ -154,6 +162,7 @@ private:
     std::uint8_t key_;
     std::string key_header_;
     std::uint32_t xdp_block_ms_;
+    std::uint64_t max_delay_ns_;  // 0: no delay mode (over the limit is 429 at once)
 };
 
 result<std::unique_ptr<http_filter>> make_ratelimit(const filter_settings& s,
@@ -174,7 +183,9 @@ result<std::unique_ptr<http_filter>> make_ratelimit(const filter_settings& s,
         c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     }
     const std::uint32_t xdp_ms = static_cast<std::uint32_t>(duration_ms(s.get("xdp_block")));
-    return std::unique_ptr<http_filter>(new ratelimit_filter(l, svc, d.key, std::move(hdr), xdp_ms));
+    const std::uint32_t delay_ms = static_cast<std::uint32_t>(duration_ms(s.get("max_delay")));
+    return std::unique_ptr<http_filter>(
+        new ratelimit_filter(l, svc, d.key, std::move(hdr), xdp_ms, delay_ms));
 }
 
 // --- headers, request_headers, response_headers -----------------------------------------------

@@ -116,6 +116,10 @@ enum class event : std::uint8_t {
     tcp_syn_cookie_accepted,  // connections rebuilt from a valid cookie ACK
     tcp_keepalive_probe,  // keepalive probes sent
     tcp_pmtu_reduced,     // ICMP frag-needed lowered a connection's MSS (RFC 1191)
+    tcp_persist_probe,    // zero-window probes sent (RFC 9293 §3.8.6.1)
+    tcp_dsack_tx,         // ACKs reporting a duplicate segment in a D-SACK block (RFC 2883)
+    tcp_dsack_rx,         // D-SACK blocks received (RFC 2883 §4; not loss information)
+    tcp_zero_window_tx,   // ACKs advertising a zero window (receiver paused, buffer full)
     count_
 };
 
@@ -131,7 +135,8 @@ constexpr std::string_view to_string(event e) noexcept {
         "tcp_retransmit", "tcp_fast_retransmit", "tcp_ooo_queued", "tcp_challenge_ack",
         "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout", "tcp_challenge_ack_limited",
         "tcp_time_wait_reused", "tcp_syn_cookie_sent", "tcp_syn_cookie_accepted",
-        "tcp_keepalive_probe", "tcp_pmtu_reduced",
+        "tcp_keepalive_probe", "tcp_pmtu_reduced", "tcp_persist_probe", "tcp_dsack_tx",
+        "tcp_dsack_rx", "tcp_zero_window_tx",
     };
     auto i = static_cast<std::size_t>(e);
     return i < names.size() ? names[i] : "unknown";

@@ -21,6 +21,9 @@ status stack::add_port(const iface* ifc, std::uint16_t queue) {
         return error{table.message()};
     }
     pc.arp = std::move(table).value();
+    if (pc.ifc == nullptr) {
+        bound_[n_bound_++] = ifc->port_id;
+    }
     pc.ifc = ifc;
     pc.queue = queue;
     pc.txq.bind(ifc->port_id, queue, &pc.stats);
@@ -78,10 +81,8 @@ void stack::eth_input(port_ctx& pc, rte_mbuf* m, std::uint64_t now) noexcept {
 }
 
 void stack::flush() noexcept {
-    for (auto& pc : ports_) {
-        if (pc.ifc != nullptr) {
-            pc.txq.flush();
-        }
+    for (std::uint16_t i = 0; i < n_bound_; ++i) {
+        ports_[bound_[i]].txq.flush();
     }
 }
 

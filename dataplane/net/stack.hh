@@ -127,6 +127,10 @@ private:
 
     stack_params params_;
     std::array<port_ctx, max_ports> ports_{};
+    // The ports add_port() bound, so that flush() (every loop iteration, idle ones included)
+    // touches their TX queues only instead of all max_ports slots (a cache line each).
+    std::array<std::uint16_t, max_ports> bound_{};
+    std::uint16_t n_bound_ = 0;
     neighbor_learned_fn learned_fn_ = nullptr;
     void* learned_ctx_ = nullptr;
     std::uint64_t next_sweep_ = 0;

@@ -29,7 +29,7 @@ class request_ctx;
 enum class filter_status : std::uint8_t {
     proceed,  // go on to the next filter (or upstream)
     respond,  // the filter answered with request_ctx::respond(); stop the chain
-    pause,    // wait; the filter calls request_ctx::resume() later on this lcore
+    pause,    // wait; request_ctx::resume() (or resume_after(ms)) continues later on this lcore
 };
 
 class http_filter {

@@ -7,6 +7,8 @@
 
 #include <time.h>
 
+#include <algorithm>
+
 #include "../core/shm_link.hh"
 #include "../filters/auth/auth.hh"
 #include "../filters/trace/trace_context.hh"
@@ -59,12 +61,17 @@ std::uint64_t gateway::next_random() noexcept {
     return rng_ * 0x2545F4914F6CDD1DULL;
 }
 
+// refs entry index_ has one writer, this lcore (gateway_config.hh), so a load and a store do
+// what fetch_add/fetch_sub did without a locked read-modify-write per request; the builder's
+// acquire load in unreferenced() pairs with the release store of the last unpin.
 void gateway::pin(gateway_config* c) noexcept {
-    c->slot(index_).refs.fetch_add(1, std::memory_order_relaxed);
+    auto& refs = c->slot(index_).refs;
+    refs.store(refs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
 
 void gateway::unpin(gateway_config* c) noexcept {
-    c->slot(index_).refs.fetch_sub(1, std::memory_order_release);
+    auto& refs = c->slot(index_).refs;
+    refs.store(refs.load(std::memory_order_relaxed) - 1, std::memory_order_release);
 }
 
 void gateway::poll() noexcept {
@@ -120,7 +127,8 @@ void gateway::tick(std::uint64_t now_tsc) noexcept {
         stats_.breaker_rejected == published_.breaker_rejected &&
         stats_.responses_2xx == published_.responses_2xx &&
         stats_.responses_4xx == published_.responses_4xx &&
-        stats_.responses_5xx == published_.responses_5xx) {
+        stats_.responses_5xx == published_.responses_5xx &&
+        stats_.stream_idle_timeouts == published_.stream_idle_timeouts) {
         return;
     }
     link_->begin();
@@ -136,6 +144,8 @@ void gateway::tick(std::uint64_t now_tsc) noexcept {
     push(counter::responses_5xx, stats_.responses_5xx, published_.responses_5xx);
     push(counter::rate_limited, stats_.rate_limited, published_.rate_limited);
     push(counter::breaker_open, stats_.breaker_rejected, published_.breaker_rejected);
+    push(counter::stream_idle_timeouts, stats_.stream_idle_timeouts,
+         published_.stream_idle_timeouts);
     link_->commit();
 }
 
@@ -263,7 +273,26 @@ void gateway::on_data(connection& c, const net::tcp::rx_view& v) {
     }
 }
 
-void gateway::on_writable(connection& c) { (void)c; }
+// Backpressure: a send queue drained after it was full; the session resumes reading the side
+// that feeds it (l4_session.cc, http_session.cc bodies). Binary sessions do not pause.
+void gateway::on_writable(connection& c) {
+    auto* b = static_cast<conn_base*>(c.user);
+    if (b == nullptr) {
+        return;
+    }
+    if (b->kind == conn_kind::tcp) {
+        l4_down_writable(*static_cast<l4_session*>(b));
+    } else if (b->kind == conn_kind::http) {
+        http_down_writable(*static_cast<http_session*>(b));
+    } else if (b->kind == conn_kind::upstream) {
+        auto* u = static_cast<upstream_conn*>(b);
+        if (u->owner != nullptr && u->owner->kind == conn_kind::tcp) {
+            l4_upstream_writable(*static_cast<l4_session*>(u->owner), *u);
+        } else if (u->owner != nullptr && u->owner->kind == conn_kind::http) {
+            http_upstream_writable(*static_cast<http_session*>(u->owner), *u);
+        }
+    }
+}
 
 void gateway::on_peer_shutdown(connection& c) {
     auto* b = static_cast<conn_base*>(c.user);
@@ -371,9 +400,20 @@ void unlink_idle(endpoint_entry& e, upstream_conn& u) noexcept {
     --e.idle_count;
 }
 
+// Left armed when a pooled connection is taken (no timer work per request): it lapses on a
+// busy connection (release_upstream re-arms it) and re-arms for the remainder on one that
+// went back to the pool since it was armed.
 void on_idle_timeout(core::timer_wheel& w, core::timer_node& n, void* ctx) {
-    (void)w, (void)n;
+    (void)n;
     auto* u = static_cast<upstream_conn*>(ctx);
+    if (u->st != upstream_conn::state::idle) {
+        return;
+    }
+    const std::uint64_t idle = w.now() - std::min(w.now(), u->idle_since_ms);
+    if (idle < u->idle_timeout_ms) {
+        w.arm_after(u->idle_timer, u->idle_timeout_ms - idle, &on_idle_timeout, u);
+        return;
+    }
     u->gw->abort_upstream(*u);
 }
 }  // namespace
@@ -390,7 +430,6 @@ upstream_conn* gateway::acquire_upstream(gateway_config& cfg, std::uint32_t cl,
     while (e->idle != nullptr) {
         upstream_conn* u = e->idle;
         unlink_idle(*e, *u);
-        timers().cancel(u->idle_timer);
         if (u->c == nullptr || u->peer_fin) {
             abort_upstream(*u);
             continue;
@@ -466,7 +505,11 @@ void gateway::release_upstream(upstream_conn& u, bool reusable) noexcept {
     }
     e.idle = &u;
     ++e.idle_count;
-    timers().arm_after(u.idle_timer, u.idle_timeout_ms, &on_idle_timeout, &u);
+    core::timer_wheel& w = timers();
+    u.idle_since_ms = w.now();
+    if (!u.idle_timer.armed() || u.idle_timer.expiry() > w.now() + u.idle_timeout_ms) {
+        w.arm_after(u.idle_timer, u.idle_timeout_ms, &on_idle_timeout, &u);
+    }
 }
 
 void gateway::abort_upstream(upstream_conn& u) noexcept {

@@ -109,6 +109,7 @@ result<std::unique_ptr<gateway_config>> gateway_config::build(const cp::model::s
         cr.connect_timeout_ms = c.connect_timeout_ms;
         cr.idle_timeout_ms = c.idle_timeout_ms;
         cr.request_timeout_ms = c.request_timeout_ms;
+        cr.stream_idle_ms = c.stream_idle_ms;
         cr.max_conns_per_endpoint = c.max_connections_per_endpoint;
         cr.max_idle_per_endpoint = c.max_idle_per_endpoint;
         cr.max_retries = c.cb_max_retries;
@@ -189,6 +190,7 @@ result<std::unique_ptr<gateway_config>> gateway_config::build(const cp::model::s
         rr.prefix_rewrite = owned(v, r.prefix_rewrite);
         rr.has_rewrite = rr.prefix_match && r.prefix_rewrite.len != 0;
         rr.timeout_ms = r.timeout_ms;
+        rr.stream_idle_ms = r.stream_idle_ms;
         rr.retry_attempts = r.retry_attempts;
         rr.retry_on = r.retry_on;
         rr.per_try_timeout_ms = r.per_try_timeout_ms;

@@ -51,6 +51,7 @@ struct cluster_rt {
     std::uint32_t connect_timeout_ms = 5'000;
     std::uint32_t idle_timeout_ms = 3'600'000;
     std::uint32_t request_timeout_ms = 15'000;
+    std::uint32_t stream_idle_ms = 300'000;  // body progress timeout (model::cluster)
     std::uint32_t max_conns_per_endpoint = 1024;
     std::uint32_t max_idle_per_endpoint = 64;
     std::uint32_t max_retries = 3;
@@ -88,6 +89,7 @@ struct route_rt {
     std::string prefix_rewrite;  // empty: none
     bool has_rewrite = false;
     std::uint32_t timeout_ms = 0;  // 0: the cluster's request timeout
+    std::uint32_t stream_idle_ms = 0;  // 0: the cluster's stream_idle_ms
     std::uint32_t retry_attempts = 0;
     std::uint32_t retry_on = 0;
     std::uint32_t per_try_timeout_ms = 0;

@@ -22,12 +22,14 @@ struct gateway_stats {
     std::uint64_t upstream_reused = 0;        // requests served on a pooled connection
     std::uint64_t upstream_connect_failures = 0;
     std::uint64_t upstream_timeouts = 0;      // 504
+    std::uint64_t stream_idle_timeouts = 0;   // a body stalled for stream_idle (504 or reset)
     std::uint64_t upstream_resets = 0;        // 502
     std::uint64_t upstream_unavailable = 0;   // 503: no healthy endpoint or pool limit
     std::uint64_t retries = 0;
     std::uint64_t local_replies = 0;          // answered by a filter
     std::uint64_t rate_limited = 0;
     std::uint64_t rate_limited_shadow = 0;   // would have been limited (shadow mode)
+    std::uint64_t rate_limit_delayed = 0;    // queued for a token (rate_limit max_delay)
     std::uint64_t log_dropped = 0;           // access-log records lost (ring full, no log)
     std::uint64_t breaker_rejected = 0;
     std::uint64_t pool_exhausted = 0;         // request or upstream pool empty

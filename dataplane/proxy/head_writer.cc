@@ -1,8 +1,6 @@
 // See head_writer.hh. Runs on the owning worker lcore.
 #include "head_writer.hh"
 
-#include <cstdio>
-
 #include "gateway_config.hh"
 #include "sessions.hh"
 
@@ -10,16 +8,30 @@ namespace sluice::dp::proxy {
 
 void head_writer::append_num(std::uint64_t v) noexcept {
     char tmp[24];
-    int n = 0;
+    char* p = tmp + sizeof(tmp);
     do {
-        tmp[n++] = static_cast<char>('0' + v % 10);
+        *--p = static_cast<char>('0' + v % 10);
         v /= 10;
     } while (v != 0);
-    char out[24];
-    for (int i = 0; i < n; ++i) {
-        out[i] = tmp[n - 1 - i];
+    append({p, static_cast<std::size_t>(tmp + sizeof(tmp) - p)});
+}
+
+void head_writer::append_ipv4(std::uint32_t be_addr) noexcept {
+    const auto* a = reinterpret_cast<const std::uint8_t*>(&be_addr);
+    char out[16];
+    std::size_t n = 0;
+    for (int i = 0; i < 4; ++i) {
+        const unsigned b = a[i];
+        if (b >= 100) {
+            out[n++] = static_cast<char>('0' + b / 100);
+        }
+        if (b >= 10) {
+            out[n++] = static_cast<char>('0' + b / 10 % 10);
+        }
+        out[n++] = static_cast<char>('0' + b % 10);
+        out[n++] = '.';
     }
-    append({out, static_cast<std::size_t>(n)});
+    append({out, n - 1});
 }
 
 void head_writer::status_line(std::uint16_t status, std::string_view reason) noexcept {
@@ -111,11 +123,11 @@ void write_upstream_head(head_writer& w, const http_session& s, const request& r
         w.append_slice(src, h.host);
         w.append("\r\n");
     } else {
-        char tmp[32];
-        const auto a = reinterpret_cast<const std::uint8_t*>(&r.up_addr);
-        const int n = std::snprintf(tmp, sizeof(tmp), "%u.%u.%u.%u:%u", a[0], a[1], a[2], a[3],
-                                    r.up_port);
-        w.header("host", {tmp, static_cast<std::size_t>(n)});
+        w.append("host: ");
+        w.append_ipv4(r.up_addr);
+        w.append(":");
+        w.append_num(r.up_port);
+        w.append("\r\n");
     }
     const auto edits = r.request_edits();
     std::string_view xff_prev;
@@ -141,15 +153,12 @@ void write_upstream_head(head_writer& w, const http_session& s, const request& r
     }
     // X-Forwarded-For: the chain so far plus this client (de facto standard; RFC 7239 is the
     // structured alternative).
-    char ip[16];
-    const auto a = reinterpret_cast<const std::uint8_t*>(&r.client_addr_ref());
-    const int n = std::snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
     w.append("x-forwarded-for: ");
     if (!xff_prev.empty()) {
         w.append(xff_prev);
         w.append(", ");
     }
-    w.append({ip, static_cast<std::size_t>(n)});
+    w.append_ipv4(r.client_addr());
     w.append("\r\n");
     w.apply_request_edits(r);
     w.end();

@@ -45,6 +45,9 @@ public:
         len_ += s.len;
     }
     void append_num(std::uint64_t v) noexcept;
+    // Dotted quad of a network-order IPv4 address (what "%u.%u.%u.%u" gave, without vfprintf:
+    // measured ~1,670 instructions per upstream head in bench/gateway/inproc_callgrind.py).
+    void append_ipv4(std::uint32_t be_addr) noexcept;
     void status_line(std::uint16_t status, std::string_view reason) noexcept;
     void header(std::string_view name, std::string_view value) noexcept {
         append(name);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "../core/shm_link.hh"
+#include "filter_chain.hh"
 #include "gateway.hh"
 #include "head_writer.hh"
 #include "services.hh"
@@ -113,16 +114,29 @@ void abort_session(http_session& s) noexcept {
     free_session(s);
 }
 
+// The idle timer is not moved per request: it fires at most idle_ms after it was armed and
+// closes the session only if it has been idle (no exchange) for idle_ms by then; otherwise it
+// re-arms for the remainder. During an exchange it lapses and finish_exchange re-arms it.
 void on_idle(core::timer_wheel& w, core::timer_node& n, void* ctx) {
-    (void)w, (void)n;
+    (void)n;
     auto* s = static_cast<http_session*>(ctx);
-    if (s->req == nullptr) {
-        close_session(*s);
+    if (s->req != nullptr) {
+        return;
     }
+    const std::uint64_t idle = w.now() - std::min(w.now(), s->idle_since_ms);
+    if (idle < s->idle_ms) {
+        w.arm_after(s->idle_timer, s->idle_ms - idle, &on_idle, s);
+        return;
+    }
+    close_session(*s);
 }
 
 void arm_idle(http_session& s) noexcept {
-    s.gw->timers().arm_after(s.idle_timer, s.idle_ms, &on_idle, &s);
+    core::timer_wheel& w = s.gw->timers();
+    s.idle_since_ms = w.now();
+    if (!s.idle_timer.armed() || s.idle_timer.expiry() > w.now() + s.idle_ms) {
+        w.arm_after(s.idle_timer, s.idle_ms, &on_idle, &s);
+    }
 }
 
 // Sends bytes to the client; false if the queue refused some (the connection is then broken
@@ -134,32 +148,35 @@ bool send_client(http_session& s, const char* p, std::uint32_t n) noexcept {
     return s.gw->tcp().send(*s.c, p, n) == n;
 }
 
-// Calls fn(filter, state) for every filter whose on_request_headers ran, in chain order.
-template <typename Fn>
-void for_each_run_filter(request& r, Fn&& fn) noexcept {
-    std::uint8_t k = 0;
-    for (const std::vector<filter_ref>* fs :
-         {r.listener() != nullptr ? &r.listener()->filters : nullptr,
-          r.route() != nullptr ? &r.route()->filters : nullptr}) {
-        if (fs == nullptr) {
-            continue;
+// Builds a head with fill(head_writer&) straight into a TX mbuf and queues that mbuf
+// (tcp_stack::send_filled: no copy out of the worker's scratch); a head larger than one mbuf
+// is built again in the scratch buffer and copied by send(). Returns the bytes queued, 0 on
+// overflow; `size` gets the head's length.
+template <typename Fill>
+std::uint32_t send_head(gateway& gw, connection& c, std::uint32_t& size, Fill&& fill) noexcept {
+    if (rte_mbuf* m = rte_pktmbuf_alloc(gw.pool()); m != nullptr) {
+        head_writer w(rte_pktmbuf_mtod(m, char*), rte_pktmbuf_tailroom(m));
+        fill(w);
+        if (!w.overflow()) {
+            size = w.size();
+            m->data_len = static_cast<std::uint16_t>(w.size());
+            m->pkt_len = w.size();
+            return gw.tcp().send_filled(c, m);
         }
-        for (const auto& f : *fs) {
-            if (k++ >= r.filters_run) {
-                return;
-            }
-            fn(*f.filter, r.arena() + f.state_off);
-        }
+        rte_pktmbuf_free(m);
     }
+    head_writer w(gw.scratch_.get(), gateway::scratch_size);
+    fill(w);
+    size = w.size();
+    if (w.overflow()) {
+        return 0;
+    }
+    return gw.tcp().send(c, w.data(), w.size());
 }
 
-void run_complete_filters(request& r) noexcept {
-    for_each_run_filter(r, [&](http_filter& f, void* st) { f.on_complete(r, st); });
-}
+void run_complete_filters(request& r) noexcept { run_complete_chain(r); }
 
-void run_response_filters(request& r) noexcept {
-    for_each_run_filter(r, [&](http_filter& f, void* st) { f.on_response_headers(r, st); });
-}
+void run_response_filters(request& r) noexcept { run_response_chain(r); }
 
 void release_request(http_session& s) noexcept {
     request* r = s.req;
@@ -169,6 +186,8 @@ void release_request(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     gw.timers().cancel(r->timer);
     gw.timers().cancel(r->backoff);
+    gw.timers().cancel(r->stream_idle);
+    gw.timers().cancel(r->wake);
     end_try(gw, *r);
     if (r->acquired_request) {
         release_request_slot(gw, *r);
@@ -238,6 +257,43 @@ void on_backoff(core::timer_wheel& w, core::timer_node& n, void* ctx) {
     }
 }
 
+// Stream idle (issue 6): a request body being sent or a response body being relayed that makes
+// no progress for stream_idle_ms ends the exchange, independently of the request timeout.
+// Progress only stamps r.progress_ms (no timer work per segment); the timer, armed once when the
+// request head goes upstream, re-arms itself for the remainder until the stamp is too old.
+// Waiting for the response head (whole request sent) or in a paused filter is not a stall: the
+// request timeout covers that.
+bool streaming(const request& r) noexcept {
+    return (r.head_sent && !r.body_done) || r.response_started;
+}
+
+void on_stream_idle(core::timer_wheel& w, core::timer_node& n, void* ctx) {
+    (void)n;
+    auto* s = static_cast<http_session*>(ctx);
+    request* r = s->req;
+    if (r == nullptr) {
+        return;
+    }
+    const std::uint64_t now = s->gw->now_ms();
+    const std::uint64_t idle = now - std::min(now, r->progress_ms);
+    if (!streaming(*r) || idle < r->stream_idle_ms) {
+        const std::uint64_t left = streaming(*r) ? r->stream_idle_ms - idle : r->stream_idle_ms;
+        w.arm_after(r->stream_idle, left, &on_stream_idle, s);
+        return;
+    }
+    ++s->gw->stats_.stream_idle_timeouts;
+    // Before the response head: 504 (the request body stalled, or the backend stopped reading
+    // it). After it: fail_exchange resets both connections (the client sees a short body).
+    // A stalled response is the backend's failure (outlier detection); a stalled upload is not.
+    fail_exchange(*s, 504, r->body_done);
+}
+
+void stream_progress(http_session& s) noexcept {
+    if (s.req != nullptr) {
+        s.req->progress_ms = s.gw->now_ms();
+    }
+}
+
 // The upstream failed this exchange (connect failure, reset, timeout, bad response): retry if
 // the policy and the request allow, else answer `status` (or abort when the response already
 // started).
@@ -271,42 +327,20 @@ void fail_exchange(http_session& s, std::uint16_t status, bool upstream_failed) 
 
 bool run_request_filters(http_session& s) noexcept {
     request& r = *s.req;
-    std::uint8_t k = 0;
-    auto run = [&](const std::vector<filter_ref>& fs) -> int {
-        for (const auto& f : fs) {
-            if (k++ < r.filter_pos) {
-                continue;
-            }
-            r.filter_pos = k;
-            r.filters_run = k;
-            const filter_status st = f.filter->on_request_headers(r, r.arena() + f.state_off);
-            if (st == filter_status::respond) {
-                return 1;
-            }
-            if (st == filter_status::pause) {
-                r.paused = true;
-                return 2;
-            }
-        }
-        return 0;
-    };
-    int v = r.listener() != nullptr ? run(r.listener()->filters) : 0;
-    if (v == 0 && r.route() != nullptr) {
-        v = run(r.route()->filters);
-    }
-    if (v == 1) {
+    const chain_status v = run_request_chain(r);
+    if (v == chain_status::respond) {
         const bool body_pending = s.parser->head().body != http::body_kind::none;
         send_local(s, r.local_status_, {r.local_body_, r.local_body_len_}, body_pending);
         return false;
     }
-    return v == 0;
+    return v == chain_status::proceed;
 }
 
 void start_request(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     const http::request_head& h = s.parser->head();
     ++gw.stats_.requests;
-    gw.timers().cancel(s.idle_timer);
+    // The idle timer stays armed (on_idle ignores a session with a request in progress).
     // The head's bytes leave the receive queue for the exchange's lifetime: header views stay
     // valid while the body and pipelined requests behind it are read.
     rte_mbuf* hm = s.in.take(s.head_len, gw.pool());
@@ -375,6 +409,8 @@ void start_request(http_session& s) noexcept {
     const std::uint32_t tmo =
         r->route_->timeout_ms != 0 ? r->route_->timeout_ms : r->cluster_->request_timeout_ms;
     gw.timers().arm_after(r->timer, tmo, &on_request_timeout, &s);
+    r->stream_idle_ms = r->route_->stream_idle_ms != 0 ? r->route_->stream_idle_ms
+                                                       : r->cluster_->stream_idle_ms;
     if (!run_request_filters(s)) {
         return;
     }
@@ -385,13 +421,18 @@ void send_request_head(http_session& s) noexcept {
     gateway& gw = gw_of(s);
     request& r = *s.req;
     upstream_conn& u = *s.up;
-    head_writer w(gw.scratch_.get(), gateway::scratch_size);
-    write_upstream_head(w, s, r);
-    if (w.overflow() || gw.tcp().send(*u.c, w.data(), w.size()) != w.size()) {
+    std::uint32_t size = 0;
+    const std::uint32_t sent =
+        send_head(gw, *u.c, size, [&](head_writer& w) { write_upstream_head(w, s, r); });
+    if (sent == 0 || sent != size) {
         fail_exchange(s, 502, false);
         return;
     }
     r.head_sent = true;
+    r.progress_ms = gw.now_ms();
+    if (!r.stream_idle.armed()) {
+        gw.timers().arm_after(r.stream_idle, r.stream_idle_ms, &on_stream_idle, &s);
+    }
     if (!u.rp) {
         u.rp.emplace();  // once per pooled connection (construction clears 128 header slots)
     }
@@ -465,6 +506,16 @@ void proceed_upstream(http_session& s) noexcept {
     // else: http_upstream_connected() sends it
 }
 
+// Backpressure on bodies (docs/tcp.md, "Receive flow control"): when the side a body goes
+// to has a full send queue, stop reading the side it comes from; that side's TCP window then
+// closes. The full side's on_writable resumes it (http_down_writable / http_upstream_writable),
+// and every exchange end resumes both, so a paused connection never outlives its exchange.
+void push_back_if_full(gateway& gw, connection* from, const connection* to) noexcept {
+    if (from != nullptr && to != nullptr && gw.tcp().send_space(*to) == 0) {
+        gw.tcp().pause_recv(*from);
+    }
+}
+
 // Forwards request body bytes from the receive queue to the upstream, zero-copy.
 void forward_request_body(http_session& s) noexcept {
     gateway& gw = gw_of(s);
@@ -494,6 +545,8 @@ void forward_request_body(http_session& s) noexcept {
         gw.tcp().send_mbuf(*s.up->c, m);
         if (st.done) {
             r.body_done = true;
+        } else {
+            push_back_if_full(gw, s.c, s.up->c);
         }
     }
     if (!r.body_done && s.in.empty() && s.c != nullptr) {
@@ -629,6 +682,10 @@ void response_head_done(http_session& s, upstream_conn& u) noexcept {
     u.head_done = true;
     r.status_ = h.status;
     r.response_started = true;
+    r.progress_ms = gw.now_ms();
+    // The request timeout ends with the response head (docs/gateway.md); the body is guarded by
+    // stream_idle from here on, so a long download is not cut at the request timeout.
+    gw.timers().cancel(r.timer);
     r.dechunk = h.body == http::body_kind::chunked && s.parser->head().version_minor == 0;
     if (h.body == http::body_kind::until_close || r.dechunk || !h.keep_alive) {
         // The client learns the end of the body from the close.
@@ -637,21 +694,23 @@ void response_head_done(http_session& s, upstream_conn& u) noexcept {
         }
     }
     run_response_filters(r);
-    head_writer w(gw.scratch_.get(), gateway::scratch_size);
-    write_client_head(w, s, r, u);
     // A small body that is already here goes out in the same segment as the head: one packet
     // (and one client ACK) less per response. Larger bodies are forwarded zero-copy below.
     const bool inline_body = h.body == http::body_kind::length &&
                              h.content_length <= inline_body_max &&
                              u.in.size() - u.fed >= h.content_length;
-    if (inline_body) {
-        w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
-    }
-    if (w.overflow() || !send_client(s, w.data(), w.size())) {
+    std::uint32_t size = 0;
+    const std::uint32_t sent = s.c == nullptr ? 0 : send_head(gw, *s.c, size, [&](head_writer& w) {
+        write_client_head(w, s, r, u);
+        if (inline_body) {
+            w.append_slice(u.in, {u.fed, static_cast<std::uint32_t>(h.content_length)});
+        }
+    });
+    if (sent == 0 || sent != size) {
         fail_exchange(s, 502, false);
         return;
     }
-    r.bytes_out_ += w.size();
+    r.bytes_out_ += size;
     count_status(gw, h.status);
     if (inline_body) {
         u.in.consume(u.fed + static_cast<std::uint32_t>(h.content_length));
@@ -723,6 +782,7 @@ void relay_response(http_session& s, upstream_conn& u) noexcept {
                 }
                 r.bytes_out_ += st.payload_len;
                 gw.tcp().send_mbuf(*s.c, m);
+                push_back_if_full(gw, u.c, s.c);
                 u.in.consume(st.consumed - st.payload_off - st.payload_len);
             } else {
                 u.in.consume(st.consumed);
@@ -735,6 +795,7 @@ void relay_response(http_session& s, upstream_conn& u) noexcept {
             }
             r.bytes_out_ += st.consumed;
             gw.tcp().send_mbuf(*s.c, m);
+            push_back_if_full(gw, u.c, s.c);
         }
         if (st.done) {
             const bool reusable =
@@ -751,6 +812,13 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
     if (s.up != nullptr) {
         upstream_conn* u = s.up;
         s.up = nullptr;
+        if (u->c != nullptr && gw.tcp().recv_paused(*u->c)) {
+            if (gw.tcp().recv_held(*u->c) != 0) {
+                upstream_reusable = false;  // bytes after the response: not reusable
+            } else {
+                gw.tcp().resume_recv(*u->c);  // nothing to deliver: only the window reopens
+            }
+        }
         gw.release_upstream(*u, upstream_reusable && r != nullptr && r->body_done);
     }
     if (r != nullptr) {
@@ -775,6 +843,14 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
     s.parser->reset();
     s.ph = http_session::phase::head;
     arm_idle(s);
+    if (s.c != nullptr && gw.tcp().recv_paused(*s.c)) {
+        // Paused for the request body: what was held is the next request (or the rest of
+        // this body, which the keep-alive check above already turned into a close).
+        gw.tcp().resume_recv(*s.c);
+        if (s.ph == http_session::phase::closed) {
+            return;
+        }
+    }
     // Pipelined requests already received are served now, in order (by the loop in process()
     // when we are inside it).
     if (s.in_process) {
@@ -787,6 +863,20 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
 }  // namespace
 
 // --- entry points (gateway.cc dispatch) -------------------------------------------------------
+
+void http_down_writable(http_session& s) noexcept {
+    // The client's queue drained: read the response body from the backend again.
+    if (s.up != nullptr && s.up->c != nullptr && s.req != nullptr) {
+        s.gw->tcp().resume_recv(*s.up->c);
+    }
+}
+
+void http_upstream_writable(http_session& s, upstream_conn& u) noexcept {
+    // The backend's queue drained: read the request body from the client again.
+    if (s.up == &u && s.c != nullptr && s.ph != http_session::phase::closed) {
+        s.gw->tcp().resume_recv(*s.c);
+    }
+}
 
 bool http_accept(gateway& gw, connection& c, const listener_rt& l) noexcept {
     http_session* s = gw.http_sessions_.alloc();
@@ -832,6 +922,7 @@ void http_on_data(http_session& s, const net::tcp::rx_view& v) noexcept {
         s.in.clear();
         return;
     }
+    stream_progress(s);
     process(s);
 }
 
@@ -876,6 +967,7 @@ void http_upstream_data(http_session& s, upstream_conn& u, const net::tcp::rx_vi
     if (s.req == nullptr || s.up != &u || !s.req->head_sent) {
         return;  // data before we asked for anything: ignored until the exchange is over
     }
+    stream_progress(s);
     relay_response(s, u);
 }
 

@@ -19,6 +19,10 @@ void http_upstream_data(http_session& s, upstream_conn& u, const net::tcp::rx_vi
 void http_upstream_fin(http_session& s, upstream_conn& u) noexcept;
 void http_upstream_closed(http_session& s, upstream_conn& u, net::tcp::close_reason why,
                           bool was_connecting) noexcept;
+// on_writable of the client / of the exchange's upstream: resumes reading the other side
+// (body backpressure, docs/tcp.md "Receive flow control").
+void http_down_writable(http_session& s) noexcept;
+void http_upstream_writable(http_session& s, upstream_conn& u) noexcept;
 // Filter chain resumption (request_ctx::resume()).
 void http_resume(http_session& s) noexcept;
 

@@ -76,6 +76,21 @@ void forward(gateway& gw, byte_chain& from, connection* to, std::uint64_t& count
     }
 }
 
+// Backpressure (docs/tcp.md "Receive flow control"): when the side we write to has a full
+// send queue, stop reading from the side that feeds it; the TCP window then closes towards
+// that peer instead of the gateway buffering the whole stream. The writer's on_writable
+// (queue drained to half) resumes the reader. So per session and direction at most one send
+// queue (snd_buffer) plus one receive window (rcv_buffer) is held.
+void push_back_if_full(gateway& gw, connection* from, const connection* to) noexcept {
+    if (from != nullptr && to != nullptr && gw.tcp().send_space(*to) == 0) {
+        gw.tcp().pause_recv(*from);
+    }
+}
+
+connection* up_conn(const l4_session& s) noexcept {
+    return s.up != nullptr ? s.up->c : nullptr;
+}
+
 }  // namespace
 
 bool l4_accept(gateway& gw, connection& c, const listener_rt& l) noexcept {
@@ -141,6 +156,23 @@ void l4_on_data(l4_session& s, connection& c, const net::tcp::rx_view& v) noexce
     }
     if (s.up_connected && s.up != nullptr) {
         forward(gw, s.pending, s.up->c, gw.stats_.l4_bytes_up);
+        push_back_if_full(gw, s.down, up_conn(s));
+    } else if (s.pending.size() >= gw.tcp().params().snd_buffer && s.down != nullptr) {
+        gw.tcp().pause_recv(*s.down);  // the upstream is still connecting: hold the client
+    }
+}
+
+void l4_down_writable(l4_session& s) noexcept {
+    // The client's send queue drained: read from the backend again.
+    if (connection* u = up_conn(s)) {
+        s.gw->tcp().resume_recv(*u);
+    }
+}
+
+void l4_upstream_writable(l4_session& s, upstream_conn& u) noexcept {
+    (void)u;
+    if (s.down != nullptr) {
+        s.gw->tcp().resume_recv(*s.down);
     }
 }
 
@@ -172,6 +204,13 @@ void l4_upstream_connected(l4_session& s, upstream_conn& u) noexcept {
     if (s.down_fin && u.c != nullptr) {
         s.gw->tcp().shutdown_write(*u.c);
     }
+    if (s.down != nullptr && u.c != nullptr) {
+        if (s.gw->tcp().send_space(*u.c) == 0) {
+            s.gw->tcp().pause_recv(*s.down);
+        } else {
+            s.gw->tcp().resume_recv(*s.down);  // paused while connecting
+        }
+    }
 }
 
 void l4_upstream_data(l4_session& s, upstream_conn& u, const net::tcp::rx_view& v) noexcept {
@@ -181,6 +220,7 @@ void l4_upstream_data(l4_session& s, upstream_conn& u, const net::tcp::rx_view& 
         return;
     }
     forward(gw, u.in, s.down, gw.stats_.l4_bytes_down);
+    push_back_if_full(gw, u.c, s.down);
 }
 
 void l4_upstream_fin(l4_session& s, upstream_conn& u) noexcept {

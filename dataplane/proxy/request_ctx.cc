@@ -55,6 +55,7 @@ std::uint16_t request_ctx::upstream_port() const noexcept {
 filters::auth_counters& request_ctx::auth_counters() noexcept { return gw_->auth_stats(); }
 void request_ctx::count_rate_limited() noexcept { ++gw_->stats_.rate_limited; }
 void request_ctx::count_rate_limited_shadow() noexcept { ++gw_->stats_.rate_limited_shadow; }
+void request_ctx::count_rate_limit_delayed() noexcept { ++gw_->stats_.rate_limit_delayed; }
 void request_ctx::count_breaker_rejected() noexcept { ++gw_->stats_.breaker_rejected; }
 void request_ctx::count_log_dropped() noexcept { ++gw_->stats_.log_dropped; }
 
@@ -127,6 +128,18 @@ void request_ctx::resume() noexcept {
     }
 }
 
+namespace {
+void on_wake(core::timer_wheel& w, core::timer_node& n, void* ctx) {
+    (void)w, (void)n;
+    static_cast<request*>(ctx)->resume();  // may end the exchange and free the request
+}
+}  // namespace
+
+void request_ctx::resume_after(std::uint32_t ms) noexcept {
+    auto& r = static_cast<request&>(*this);
+    gw_->timers().arm_after(r.wake, ms, &on_wake, &r);
+}
+
 void request_ctx::reset_ctx() noexcept {
     session_ = nullptr;
     head_ = nullptr;
@@ -144,7 +157,8 @@ void request_ctx::reset_ctx() noexcept {
     line_used_ = 0;
     trace_id[0] = 0;
     request_id_len = 0;
-    std::memset(arena_, 0, sizeof(arena_));
+    // The arena is not cleared here: run_request_chain zeroes each filter's state just before
+    // its on_request_headers (filter.hh), so a route without filters clears nothing.
 }
 
 namespace {

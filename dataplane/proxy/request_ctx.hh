@@ -73,6 +73,7 @@ public:
     [[nodiscard]] filters::auth_counters& auth_counters() noexcept;
     void count_rate_limited() noexcept;
     void count_rate_limited_shadow() noexcept;
+    void count_rate_limit_delayed() noexcept;
     void count_breaker_rejected() noexcept;
     void count_log_dropped() noexcept;
 
@@ -92,6 +93,11 @@ public:
     void respond(std::uint16_t status, std::string_view body = {}) noexcept;
     // Continue a chain a filter paused (on this lcore, later).
     void resume() noexcept;
+    // Pause with a deadline: arms the request's wake timer on the worker's timer wheel to call
+    // resume() after `ms` (1 ms ticks); the filter then returns filter_status::pause. The timer
+    // is cancelled if the exchange ends first (client gone, request timeout). One per request:
+    // a second call moves it.
+    void resume_after(std::uint32_t ms) noexcept;
 
     // Trace ids the trace filter sets (hex / text, NUL-free, fixed length or empty).
     char trace_id[33] = {};

@@ -45,7 +45,10 @@ struct upstream_conn : conn_base {
     std::uint32_t idle_timeout_ms = 0;
     std::uint32_t max_idle = 0;
     std::uint64_t served = 0;
+    // Armed while idle in the pool, and left armed when the connection is taken again: it
+    // checks idle_since_ms when it fires (gateway.cc), so a reuse costs no timer work.
     core::timer_node idle_timer;
+    std::uint64_t idle_since_ms = 0;  // timer-wheel tick of the last release to the pool
     upstream_conn* next_idle = nullptr;
     upstream_conn* prev_idle = nullptr;
 };
@@ -70,10 +73,14 @@ struct request : request_ctx {
     std::uint64_t start_tsc = 0;
     std::uint64_t start_ms = 0;
     std::uint32_t deadline_ms = 0;
+    std::uint32_t stream_idle_ms = 0;   // route's, else cluster's
+    std::uint64_t progress_ms = 0;      // last body progress either way (stream idle)
     rte_be32_t up_addr = 0;
     std::uint16_t up_port = 0;
     core::timer_node timer;    // request timeout
     core::timer_node backoff;  // retry backoff
+    core::timer_node stream_idle;  // body progress (request body sent, response body relayed)
+    core::timer_node wake;         // a paused filter's resume_after() timer
 };
 
 struct http_session : conn_base {
@@ -103,7 +110,10 @@ struct http_session : conn_base {
     bool peer_fin = false;
     bool in_process = false;  // inside process(): finish_exchange lets its loop continue
     bool again = false;
+    // Keep-alive idle timeout: armed at accept and left armed across requests; when it fires it
+    // checks idle_since_ms (http_session.cc), so an exchange costs no timer work.
     core::timer_node idle_timer;
+    std::uint64_t idle_since_ms = 0;  // timer-wheel tick the session last became idle
 };
 
 // L4 passthrough: bytes both ways, zero-copy, half-close propagated.

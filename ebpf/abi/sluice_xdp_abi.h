@@ -23,7 +23,11 @@
 #define SLUICE_STATIC_ASSERT _Static_assert
 #endif
 
-#define SLUICE_XDP_ABI_VERSION 2 /* 2: sl_svc_fast + sl_svc_ports (IPv4 service fast path) */
+/* 2: sl_svc_fast + sl_svc_ports (IPv4 service fast path).
+ * 3: block-list pre-filters (sl_blk4_pf, sl_blk6_pf), IPv6 fast table (sl_svc_fast6, 8-byte
+ *    sluice_xdp_port_slots), return-traffic port range in sluice_xdp_config (24 bytes),
+ *    counter SLUICE_CNT_STEER_RETURN, sl_stats one per-CPU struct sluice_xdp_stats. */
+#define SLUICE_XDP_ABI_VERSION 3
 
 /* Program name as the kernel reports it (BPF_OBJ_NAME_LEN = 16, so at most 15
  * characters). The loader identifies a stale Sluice program by this name. */
@@ -40,6 +44,8 @@
 /* IPv4 service addresses the program matches without a hash lookup (sl_svc_fast). One
  * bit each in a u16 port mask. A host with more falls back to sl_services (SVC_HASH). */
 #define SLUICE_XDP_FAST_ADDRS 16
+/* The same for IPv6 service addresses (sl_svc_fast6); past it, SLUICE_XDP_F_SVC6_HASH. */
+#define SLUICE_XDP_FAST_ADDRS6 8
 
 /* Token-bucket limits the loader enforces so the program's fixed-point arithmetic
  * cannot overflow a u64: burst * 1e9 <= 1e15 and elapsed * rate stays below it. */
@@ -47,7 +53,8 @@
 #define SLUICE_XDP_SYN_BURST_MAX 1000000u
 #define SLUICE_XDP_NS_PER_TOKEN 1000000000ull /* one token = one SYN = 1e9 nano-tokens */
 
-/* Per-CPU counters, one slot each in the sl_stats PERCPU_ARRAY.
+/* Per-CPU counters: sl_stats is a one-entry PERCPU_ARRAY whose value is struct
+ * sluice_xdp_stats, counters[] indexed by this enum (ABI 1-2: one map slot per counter).
  * Every packet moves exactly one *verdict* counter (PASS, REDIRECT or a DROP_*).
  * The *reason* counters from SLUICE_CNT_VERDICTS_END on move in addition: why a
  * packet was passed, or that it was steered (STEER_*), which is then followed by
@@ -71,8 +78,15 @@ enum sluice_xdp_counter {
 	SLUICE_CNT_STEER_SERVICE,      /* IP packet to a service: sent to xsks_map */
 	SLUICE_CNT_STEER_ARP,          /* ARP whose target is a service address: sent to xsks_map */
 	SLUICE_CNT_GATEWAY_EXPIRED,    /* expired gateway verdict found and deleted */
+	SLUICE_CNT_STEER_RETURN,       /* TCP to a service address, dport in the return range:
+					* a reply to the dataplane's own outgoing connection */
 	SLUICE_CNT_MAX,
 };
+
+struct sluice_xdp_stats {
+	__u64 counters[SLUICE_CNT_MAX];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_stats) == 8 * SLUICE_CNT_MAX, "stats layout");
 
 /* sluice_xdp_config.flags: which optional lookups can match at all. The loader sets
  * a bit after inserting the first entry and clears it when the map becomes empty,
@@ -88,6 +102,9 @@ enum sluice_xdp_counter {
  * kernel with SRSO "safe RET" (measured in bench/ebpf, docs/performance.md); the fast
  * tables are ARRAY maps, whose lookups the verifier inlines. */
 #define SLUICE_XDP_F_SVC_HASH (1u << 3)
+/* The same for IPv6 services: set when sl_svc_fast6 could not hold every IPv6 service
+ * address (more than SLUICE_XDP_FAST_ADDRS6, or ::). */
+#define SLUICE_XDP_F_SVC6_HASH (1u << 4)
 
 /* Config slot 0 of the sl_config ARRAY map. Zero means "disabled". */
 struct sluice_xdp_config {
@@ -95,8 +112,15 @@ struct sluice_xdp_config {
 	__u32 syn_burst; /* bucket depth, in SYNs */
 	__u32 abi_version;
 	__u32 flags;     /* SLUICE_XDP_F_* */
+	/* Return traffic (docs/xdp.md, "Return traffic of outgoing connections"): TCP to a
+	 * service address with a destination port in [min, max] (host order) is steered to
+	 * the dataplane, whose stack picks the source ports of its active opens from exactly
+	 * this range. min = 0 disables. */
+	__u16 return_port_min;
+	__u16 return_port_max;
+	__u32 reserved; /* zero */
 };
-SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_config) == 16, "sluice_xdp_config layout");
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_config) == 24, "sluice_xdp_config layout");
 
 /* An address of either family: IPv4 is IPv4-mapped (::ffff:a.b.c.d). */
 struct sluice_xdp_addr {
@@ -127,13 +151,51 @@ struct sluice_xdp_svc_fast {
 SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_svc_fast) == 4 * SLUICE_XDP_FAST_ADDRS,
 		     "svc fast layout");
 
-/* sl_svc_ports, indexed by destination port (host order, 0..65535): bit i set = addr4[i]
- * has a service on this port and protocol. */
+/* sl_svc_fast6 slot 0: the IPv6 service addresses as two u64 words each (network byte
+ * order in memory, compared as raw words); all zero = free slot (:: goes to the hash). */
+struct sluice_xdp_svc_fast6 {
+	__u64 addr6[SLUICE_XDP_FAST_ADDRS6][2];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_svc_fast6) == 16 * SLUICE_XDP_FAST_ADDRS6,
+		     "svc fast6 layout");
+
+/* sl_svc_ports, indexed by destination port (host order, 0..65535): bit i set in tcp/udp =
+ * addr4[i] has a service on this port and protocol; in tcp6/udp6 = sl_svc_fast6 slot i. */
 struct sluice_xdp_port_slots {
 	__u16 tcp;
 	__u16 udp;
+	__u16 tcp6;
+	__u16 udp6;
 };
-SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_port_slots) == 4, "port slots layout");
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_port_slots) == 8, "port slots layout");
+
+/* Block-list pre-filters (docs/xdp.md, "Block-list pre-filter"): BPF_F_MMAPABLE ARRAYs of
+ * u64 words that the loader derives from the LPM tries and writes through mmap, so that a
+ * source no block entry can match costs one inlined ARRAY lookup instead of an LPM helper
+ * call.
+ *
+ * IPv4, sl_blk4_pf: two bits per /24 (2^24 of them, 32 per word), index = source >> 8 in
+ * host order, bits (index % 32) * 2 of word index / 32:
+ *   SLUICE_XDP_PF4_FULL: an entry of length <= 24 covers the whole /24: drop, no LPM;
+ *   SLUICE_XDP_PF4_PART: an entry longer than /24 lies inside it: ask the LPM trie;
+ *   neither: no entry can match: not blocked. */
+#define SLUICE_XDP_PF4_FULL 1u
+#define SLUICE_XDP_PF4_PART 2u
+#define SLUICE_XDP_PF4_WORDS (1u << 19) /* 2^24 /24s * 2 bits / 64 */
+/* IPv6, sl_blk6_pf: one bit per value of sluice_xdp_pf6_index(top 48 bits of the source):
+ * set = some entry may cover an address in that /48: ask the LPM trie. An entry of length
+ * L >= 48 sets one bit; 24 <= L < 48 sets the bits of its 2^(48 - L) /48s; L < 24 sets
+ * every bit (such an entry sends all IPv6 to the trie). The index is a multiplicative hash
+ * (Knuth, TAOCP vol. 3 §6.4) folding 48 bits to 24, not one-to-one: a collision costs an
+ * LPM lookup, never a wrong verdict. /48 because that is the usual end-site assignment
+ * (RFC 6177), so one customer's entries do not send a whole /32's traffic to the trie. */
+#define SLUICE_XDP_PF6_PREFIX 48
+#define SLUICE_XDP_PF6_BITS (1u << 24)
+#define SLUICE_XDP_PF6_WORDS (SLUICE_XDP_PF6_BITS / 64)
+static inline __u32 sluice_xdp_pf6_index(__u64 top48)
+{
+	return (__u32)((top48 * 0x9e3779b97f4a7c15ull) >> 40);
+}
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires
  * (struct bpf_lpm_trie_key in linux/bpf.h). Value is a __u32 (reserved, 1). */

@@ -107,6 +107,14 @@ status remove_services(const std::vector<service>& added) {
     return first;
 }
 
+status steer_return_ports(std::uint16_t min, std::uint16_t max) {
+    auto m = xdp_maps::open_pinned(pmd_pin_root);
+    if (!m) {
+        return error{m.message()};
+    }
+    return m.value().set_return_ports(min, max);
+}
+
 std::vector<xsk_info> list_xsks(const std::set<int>& skip) {
     std::vector<xsk_info> out;
     std::error_code ec;

@@ -40,6 +40,12 @@ inline constexpr const char* pmd_pin_root = "/sys/fs/bpf";
 // Removes what install_services added; stops at nothing, returns the first failure.
 status remove_services(const std::vector<service>& added);
 
+// After install_services: steers TCP to any service address with a destination port in
+// [min, max] to the dataplane, i.e. the answers to its own outgoing connections (the caller
+// passes its TCP stack's ephemeral range). Left set when a port closes: the maps are shared
+// by every afxdp: port of the host, and without service addresses it matches nothing.
+[[nodiscard]] status steer_return_ports(std::uint16_t min, std::uint16_t max);
+
 // AF_XDP sockets of this process: fd -> zero-copy, read with getsockopt(XDP_OPTIONS) over
 // /proc/self/fd. Sockets in `skip` (those of ports opened before) are left out, so calling this
 // right after a port started yields that port's sockets.

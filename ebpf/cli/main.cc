@@ -160,6 +160,8 @@ int cmd_overview(const std::string& pin_root) {
         std::printf("attached none (in this network namespace)\n");
     }
     std::printf("syn_limit rate=%u burst=%u\n", o->config.syn_rate, o->config.syn_burst);
+    std::printf("return_ports min=%u max=%u\n", o->config.return_port_min,
+                o->config.return_port_max);
     for (const auto& e : o->services) {
         std::printf("service %s id=%u\n", e.svc.to_string().c_str(), e.service_id);
     }

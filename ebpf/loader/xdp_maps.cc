@@ -73,9 +73,12 @@ constexpr std::array<map_shape, xdp_map_count> expected_shapes = {{
     {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_syn_bucket)},
     {sizeof(sluice_xdp_addr), sizeof(sluice_xdp_gw_verdict)},
     {4, sizeof(sluice_xdp_config)},
-    {4, 8},
+    {4, sizeof(sluice_xdp_stats)},
     {4, sizeof(sluice_xdp_svc_fast)},
     {4, sizeof(sluice_xdp_port_slots)},
+    {4, sizeof(sluice_xdp_svc_fast6)},
+    {4, 8},
+    {4, 8},
 }};
 
 std::uint32_t v4_key(const ip_addr& a) {
@@ -91,7 +94,7 @@ const std::array<const char*, xdp_map_count>& xdp_maps::map_names() {
     static const std::array<const char*, xdp_map_count> names = {
         "sl_services",   "sl_svc_addr4",  "sl_block_v4", "sl_block_v6",
         "sl_syn_bucket", "sl_gw_verdict", "sl_config",   "sl_stats",
-        "sl_svc_fast",   "sl_svc_ports",
+        "sl_svc_fast",   "sl_svc_ports",  "sl_svc_fast6", "sl_blk4_pf",  "sl_blk6_pf",
     };
     return names;
 }
@@ -145,6 +148,7 @@ std::string_view xdp_stats::name(sluice_xdp_counter c) {
         case SLUICE_CNT_STEER_SERVICE: return "steer_service";
         case SLUICE_CNT_STEER_ARP: return "steer_arp";
         case SLUICE_CNT_GATEWAY_EXPIRED: return "gateway_expired";
+        case SLUICE_CNT_STEER_RETURN: return "steer_return";
         case SLUICE_CNT_MAX: break;
     }
     return "unknown";
@@ -165,9 +169,8 @@ status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
             return error{errno_message("update service " + describe(s), errno)};
         }
         // fast_add is idempotent; it repairs tables that miss an entry sl_services has
-        // (pins kept from an ABI 1 program, which had no fast tables, then reused by a
-        // PMD-loaded ABI 2 program that never runs sync_flags()).
-        return s.addr.is_v4 ? fast_add(s) : status{};
+        // (pins reused by a PMD-loaded program that never runs sync_flags()).
+        return fast_add(s);
     }
     if (s.addr.is_v4) {
         const std::uint32_t a = v4_key(s.addr);
@@ -181,9 +184,8 @@ status xdp_maps::add_service(const service& s, std::uint32_t service_id) {
                                            " to sl_svc_addr4 (service not added)",
                                        err)};
         }
-        return fast_add(s);
     }
-    return {};
+    return fast_add(s);
 }
 
 status xdp_maps::remove_service(const service& s) {
@@ -208,8 +210,18 @@ status xdp_maps::remove_service(const service& s) {
                                            errno)};
             }
         }
+        return {};
     }
-    return {};
+    // IPv6 keeps no per-address count: the slot is freed when no service on it remains.
+    auto left = list_services();
+    if (!left) {
+        return error{"service " + describe(s) + " removed; " + left.message()};
+    }
+    bool last = true;
+    for (const auto& e : left.value()) {
+        last = last && !(e.svc.addr == s.addr);
+    }
+    return fast_remove(s, last);
 }
 
 result<std::vector<service_entry>> xdp_maps::list_services() const {
@@ -243,48 +255,74 @@ result<sluice_xdp_config> xdp_maps::read_config() const {
     return cfg;
 }
 
-status xdp_maps::block(const cidr& c) {
+status xdp_maps::trie_write(const cidr& c, bool add) {
     const std::uint32_t one = 1;
     int rc = 0;
     if (c.addr.is_v4) {
         sluice_xdp_lpm_v4 k{c.len, {}};
         std::memcpy(k.addr, &c.addr.bytes[12], 4);
-        rc = bpf_map_update_elem(fd(block_v4), &k, &one, BPF_ANY);
+        rc = add ? bpf_map_update_elem(fd(block_v4), &k, &one, BPF_ANY)
+                 : bpf_map_delete_elem(fd(block_v4), &k);
     } else {
         sluice_xdp_lpm_v6 k{c.len, {}};
         std::memcpy(k.addr, c.addr.bytes.data(), 16);
-        rc = bpf_map_update_elem(fd(block_v6), &k, &one, BPF_ANY);
+        rc = add ? bpf_map_update_elem(fd(block_v6), &k, &one, BPF_ANY)
+                 : bpf_map_delete_elem(fd(block_v6), &k);
     }
-    if (rc != 0) {
-        return error{errno_message("block " + c.to_string(), errno)};
+    if (rc == 0) {
+        return {};
     }
-    // After the insert: the program starts consulting the trie only once it can match.
-    return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, true);
+    if (!add && errno == ENOENT) {
+        return error{c.to_string() + " is not in the block list (removal needs the exact "
+                                     "prefix that was added)"};
+    }
+    return error{errno_message((add ? "block " : "unblock ") + c.to_string(), errno)};
 }
 
-status xdp_maps::unblock(const cidr& c) {
-    int rc = 0;
-    if (c.addr.is_v4) {
-        sluice_xdp_lpm_v4 k{c.len, {}};
-        std::memcpy(k.addr, &c.addr.bytes[12], 4);
-        rc = bpf_map_delete_elem(fd(block_v4), &k);
-    } else {
-        sluice_xdp_lpm_v6 k{c.len, {}};
-        std::memcpy(k.addr, c.addr.bytes.data(), 16);
-        rc = bpf_map_delete_elem(fd(block_v6), &k);
-    }
-    if (rc != 0) {
-        if (errno == ENOENT) {
-            return error{c.to_string() + " is not in the block list (removal needs the exact "
-                                         "prefix that was added)"};
+status xdp_maps::after_trie_writes(unsigned touched) {
+    for (const bool v6 : {false, true}) {
+        if ((touched & (v6 ? 2u : 1u)) == 0) {
+            continue;
         }
-        return error{errno_message("unblock " + c.to_string(), errno)};
-    }
-    const map_index m = c.addr.is_v4 ? block_v4 : block_v6;
-    if (map_empty(m)) {
-        return set_flag(c.addr.is_v4 ? SLUICE_XDP_F_BLOCK_V4 : SLUICE_XDP_F_BLOCK_V6, false);
+        // The trie is written, then the bitmap, then the flag (on after both, off when the
+        // trie emptied): block_prefilter.cc has what a racing packet can see.
+        if (auto st = sync_prefilter(v6); !st) {
+            return st;
+        }
+        const std::uint32_t bit = v6 ? SLUICE_XDP_F_BLOCK_V6 : SLUICE_XDP_F_BLOCK_V4;
+        if (auto st = set_flag(bit, !map_empty(v6 ? block_v6 : block_v4)); !st) {
+            return st;
+        }
     }
     return {};
+}
+
+status xdp_maps::block(const cidr& c) { return block_all({c}); }
+
+status xdp_maps::unblock(const cidr& c) { return unblock_all({c}); }
+
+status xdp_maps::block_all(const std::vector<cidr>& cs) {
+    unsigned touched = 0;
+    for (const cidr& c : cs) {
+        if (auto st = trie_write(c, true); !st) {
+            (void)after_trie_writes(touched);
+            return st;
+        }
+        touched |= c.addr.is_v4 ? 1u : 2u;
+    }
+    return after_trie_writes(touched);
+}
+
+status xdp_maps::unblock_all(const std::vector<cidr>& cs) {
+    unsigned touched = 0;
+    for (const cidr& c : cs) {
+        if (auto st = trie_write(c, false); !st) {
+            (void)after_trie_writes(touched);
+            return st;
+        }
+        touched |= c.addr.is_v4 ? 1u : 2u;
+    }
+    return after_trie_writes(touched);
 }
 
 result<std::vector<cidr>> xdp_maps::blocked() const {
@@ -336,6 +374,25 @@ status xdp_maps::set_syn_limit(std::uint32_t rate_per_sec, std::uint32_t burst) 
     return {};
 }
 
+status xdp_maps::set_return_ports(std::uint16_t min, std::uint16_t max) {
+    if (min != 0 && min > max) {
+        return error{"return port range " + std::to_string(min) + "-" + std::to_string(max) +
+                     ": the first port must not exceed the last; range unchanged"};
+    }
+    const std::uint32_t zero = 0;
+    sluice_xdp_config cfg{};
+    if (bpf_map_lookup_elem(fd(config), &zero, &cfg) != 0) {
+        return error{errno_message("read sl_config", errno)};
+    }
+    cfg.return_port_min = min;
+    cfg.return_port_max = min != 0 ? max : 0;
+    cfg.abi_version = SLUICE_XDP_ABI_VERSION;
+    if (bpf_map_update_elem(fd(config), &zero, &cfg, BPF_ANY) != 0) {
+        return error{errno_message("write sl_config", errno)};
+    }
+    return {};
+}
+
 bool xdp_maps::map_empty(map_index i) const {
     // Key buffer large enough for any of our keys (largest: service key, 20 bytes).
     std::array<std::uint8_t, 32> next{};
@@ -350,6 +407,12 @@ status xdp_maps::set_flag(std::uint32_t bit, bool on) {
 }
 
 status xdp_maps::sync_flags() {
+    // Bitmaps before flags: a flag turned on finds its bitmap complete.
+    for (const bool v6 : {false, true}) {
+        if (auto st = sync_prefilter(v6); !st) {
+            return st;
+        }
+    }
     const std::pair<map_index, std::uint32_t> pairs[] = {
         {block_v4, SLUICE_XDP_F_BLOCK_V4},
         {block_v6, SLUICE_XDP_F_BLOCK_V6},
@@ -419,14 +482,16 @@ result<xdp_stats> xdp_maps::read_stats() const {
     if (ncpu <= 0) {
         return error{errno_message("count possible CPUs", ncpu)};
     }
-    std::vector<std::uint64_t> per_cpu(static_cast<std::size_t>(ncpu));
+    // One value per possible CPU (per-CPU values are 8-byte aligned; ours is 8 * N bytes).
+    std::vector<sluice_xdp_stats> per_cpu(static_cast<std::size_t>(ncpu));
+    const std::uint32_t zero = 0;
+    if (bpf_map_lookup_elem(fd(stats), &zero, per_cpu.data()) != 0) {
+        return error{errno_message("read sl_stats", errno)};
+    }
     xdp_stats s;
-    for (std::uint32_t i = 0; i < SLUICE_CNT_MAX; ++i) {
-        if (bpf_map_lookup_elem(fd(stats), &i, per_cpu.data()) != 0) {
-            return error{errno_message("read sl_stats[" + std::to_string(i) + "]", errno)};
-        }
-        for (const auto v : per_cpu) {
-            s.counters[i] += v;
+    for (const auto& cpu : per_cpu) {
+        for (std::uint32_t i = 0; i < SLUICE_CNT_MAX; ++i) {
+            s.counters[i] += cpu.counters[i];
         }
     }
     return s;

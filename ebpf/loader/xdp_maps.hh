@@ -25,7 +25,7 @@
 namespace sluice::ebpf {
 
 // Maps the loader controls, in the order of xdp_maps::map_names() (all but xsks_map).
-inline constexpr std::size_t xdp_map_count = 10;
+inline constexpr std::size_t xdp_map_count = 13;
 
 enum class l4_proto : std::uint8_t { tcp = 6, udp = 17 };  // IANA protocol numbers
 
@@ -81,14 +81,27 @@ public:
     status remove_service(const service& s);
     [[nodiscard]] result<std::vector<service_entry>> list_services() const;
 
+    // Block-list entries go into the LPM trie, then the pre-filter bitmaps are recomputed
+    // from the whole trie (block_prefilter.cc documents the write order and what a racing
+    // packet can see: at worst one stale verdict).
     status block(const cidr& c);
     status unblock(const cidr& c);  // fails, saying "is not in the block list", if absent
+    // Many entries, one pre-filter rewrite per family at the end (block() recomputes the
+    // bitmap each time, a few ms with thousands of entries). Stops at the first failure,
+    // after resyncing the bitmaps with what was written.
+    status block_all(const std::vector<cidr>& cs);
+    status unblock_all(const std::vector<cidr>& cs);
     [[nodiscard]] result<std::vector<cidr>> blocked() const;
 
     // rate_per_sec = 0 disables; otherwise 1..SLUICE_XDP_SYN_RATE_MAX and
     // burst 1..SLUICE_XDP_SYN_BURST_MAX. Applies to SYNs (without ACK) sent to a service.
     status set_syn_limit(std::uint32_t rate_per_sec, std::uint32_t burst);
-    // sl_config slot 0: SYN limit, ABI version stamp, flags.
+    // Steers TCP to a service address with a destination port in [min, max] (host order):
+    // the replies to the dataplane's own outgoing connections, whose source ports its TCP
+    // stack takes from this range (sluice::dp::net::tcp::ephemeral_port_min/max). min = 0
+    // turns it off; otherwise min <= max is required.
+    status set_return_ports(std::uint16_t min, std::uint16_t max);
+    // sl_config slot 0: SYN limit, ABI version stamp, flags, return port range.
     [[nodiscard]] result<sluice_xdp_config> read_config() const;
 
     // Drops traffic from src to services until now + ttl (CLOCK_MONOTONIC, which
@@ -114,7 +127,8 @@ public:
     [[nodiscard]] int stats_fd() const noexcept { return fd(stats); }
 
     // Recomputes sluice_xdp_config.flags from the maps' contents (block lists and gateway
-    // verdicts non-empty) and rebuilds the IPv4 service fast tables from sl_services. The
+    // verdicts non-empty), rebuilds the block-list pre-filters from the tries and the
+    // service fast tables from sl_services. The
     // mutators keep both current; call this after entries were written by other means
     // (bpftool) or when reusing pins of unknown history. load() calls it.
     status sync_flags();
@@ -122,7 +136,7 @@ public:
 private:
     enum map_index : std::size_t {
         services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats,
-        svc_fast, svc_ports
+        svc_fast, svc_ports, svc_fast6, blk4_pf, blk6_pf
     };
     explicit xdp_maps(std::array<unique_fd, xdp_map_count> fds) : fds_(std::move(fds)) {}
     int fd(map_index i) const noexcept { return fds_[i].get(); }
@@ -135,8 +149,21 @@ private:
     status fast_add(const service& s);
     status fast_remove(const service& s, bool last);
     status sync_fast();
+    // Rewrites sl_blk4_pf (v6 = false) or sl_blk6_pf from the trie (block_prefilter.cc).
+    status sync_prefilter(bool v6);
+    // One trie insert or delete, without the bitmap and flag updates.
+    status trie_write(const cidr& c, bool add);
+    // The bitmaps of the families in `touched` (bit 0 IPv4, bit 1 IPv6), then their flags.
+    status after_trie_writes(unsigned touched);
 
     std::array<unique_fd, xdp_map_count> fds_;
 };
+
+namespace detail {
+// The pre-filter words for the entries of one family (the others are ignored): what
+// sync_prefilter writes. Exposed for tests.
+[[nodiscard]] std::vector<std::uint64_t> prefilter_words(const std::vector<cidr>& entries,
+                                                         bool v6);
+}  // namespace detail
 
 }  // namespace sluice::ebpf

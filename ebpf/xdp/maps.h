@@ -66,6 +66,36 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_svc_ports SEC(".maps");
 
+/* IPv6 service fast path (SLUICE_XDP_F_SVC6_HASH clear); ports in sl_svc_ports.tcp6/udp6. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_svc_fast6);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_svc_fast6 SEC(".maps");
+
+/* Block-list pre-filters (layout in the ABI header). BPF_F_MMAPABLE so the loader rewrites
+ * thousands of words with plain stores instead of one syscall each; ARRAY lookups, mmapable
+ * or not, are inlined by the verifier (array_map_gen_lookup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_XDP_PF4_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_blk4_pf SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_XDP_PF6_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_blk6_pf SEC(".maps");
+
 /* LPM tries must be created with BPF_F_NO_PREALLOC (kernel/bpf/lpm_trie.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -111,9 +141,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SLUICE_CNT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct sluice_xdp_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_stats SEC(".maps");
 

@@ -75,7 +75,8 @@ enum parse_result {
 	PARSE_MALFORMED, /* a header the kernel's own input path would discard */
 };
 
-struct pkt_info {
+/* 8-aligned: the 16-byte addresses are read as u64 words (fast_match6). */
+struct __attribute__((aligned(8))) pkt_info {
 	struct sluice_xdp_addr src;
 	struct sluice_xdp_addr dst;
 	__be16 sport;

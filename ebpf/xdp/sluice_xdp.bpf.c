@@ -9,10 +9,12 @@
  *   1. parse; a truncated frame -> PASS (the kernel decides), a header the
  *      kernel would discard anyway -> DROP_MALFORMED
  *   2. ARP whose target is a service address -> XSK; other non-IP -> PASS
- *   3. source in the block list (LPM, v4 or v6) -> DROP_BLOCKLIST
- *   4. fragment / not TCP-UDP / no service entry -> PASS (IPv4 services: the
- *      inlined ARRAY fast tables; IPv6, or IPv4 past SLUICE_XDP_FAST_ADDRS
- *      addresses: the sl_services hash)
+ *   3. source in the block list -> DROP_BLOCKLIST (pre-filter bitmaps first,
+ *      the LPM trie only where they cannot decide)
+ *   4. fragment / not TCP-UDP -> PASS; no service entry -> STEER_RETURN if it
+ *      is TCP to a service address in the return port range, else PASS
+ *      (services: the inlined ARRAY fast tables; past SLUICE_XDP_FAST_ADDRS(6)
+ *      addresses of a family: the sl_services hash)
  *   5. active gateway verdict on the source -> DROP_GATEWAY_VERDICT
  *      (an expired one is deleted and ignored)
  *   6. TCP SYN without ACK over the source's token bucket -> DROP_SYN_LIMIT
@@ -33,48 +35,76 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline void count(__u32 idx)
+/* Per-CPU slot of this CPU: no other CPU writes it, a plain increment is enough. The
+ * program looks the slot up once per packet (an inlined PERCPU_ARRAY lookup) and every
+ * counter is a field of it, instead of one lookup per counter moved. */
+static __always_inline void count(struct sluice_xdp_stats *st, __u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&sl_stats, &idx);
-
-	/* Per-CPU slot: no other CPU writes it, a plain increment is enough. */
-	if (v)
-		*v += 1;
+	if (idx < SLUICE_CNT_MAX) /* constant after inlining; keeps the verifier's bounds */
+		st->counters[idx] += 1;
 }
 
-static __always_inline int verdict(__u32 verdict_idx, __u32 reason_idx, int action)
+static __always_inline int verdict(struct sluice_xdp_stats *st, __u32 verdict_idx,
+				   __u32 reason_idx, int action)
 {
-	count(verdict_idx);
-	if (reason_idx != SLUICE_CNT_MAX)
-		count(reason_idx);
+	count(st, verdict_idx);
+	count(st, reason_idx); /* SLUICE_CNT_MAX: none */
 	return action;
 }
 
-static __always_inline int steer(struct xdp_md *ctx, __u32 reason_idx)
+static __always_inline int steer(struct sluice_xdp_stats *st, struct xdp_md *ctx,
+				 __u32 reason_idx)
 {
-	count(reason_idx);
+	count(st, reason_idx);
 	/* With XDP_PASS in the low bits of flags, the helper returns XDP_PASS
 	 * instead of XDP_ABORTED when no socket sits at this queue's slot. */
 	long act = bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_PASS);
 
 	if (act == XDP_REDIRECT)
-		return verdict(SLUICE_CNT_REDIRECT, SLUICE_CNT_MAX, XDP_REDIRECT);
-	return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
+		return verdict(st, SLUICE_CNT_REDIRECT, SLUICE_CNT_MAX, XDP_REDIRECT);
+	return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
 }
 
+/* Block list: the pre-filter bitmaps (inlined ARRAY lookups, layout in the ABI header)
+ * answer for every source no entry can match, and for IPv4 sources whose whole /24 is
+ * blocked; only the rest pays the LPM lookup (a helper call plus a trie walk, about 10 ns
+ * on this kernel: docs/performance.md). The flags skip even the bitmap while a family's
+ * list is empty. */
 static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 {
 	if (pi->is_v4) {
 		struct sluice_xdp_lpm_v4 k = { .prefixlen = 32 };
+		const __u64 *w;
+		__u32 a, idx, st;
 
 		if (!(flags & SLUICE_XDP_F_BLOCK_V4))
+			return false;
+		__builtin_memcpy(&a, &pi->src.bytes[12], 4);
+		idx = bpf_ntohl(a) >> 8; /* the /24 */
+		a = idx >> 5;            /* its word: 32 two-bit states each */
+		w = bpf_map_lookup_elem(&sl_blk4_pf, &a);
+		if (!w) /* idx < 2^24 always fits; the verifier insists */
+			return false;
+		st = (*w >> ((idx & 31) * 2)) & 3;
+		if (st & SLUICE_XDP_PF4_FULL)
+			return true;
+		if (!(st & SLUICE_XDP_PF4_PART))
 			return false;
 		__builtin_memcpy(k.addr, &pi->src.bytes[12], 4);
 		return bpf_map_lookup_elem(&sl_block_v4, &k) != NULL;
 	} else {
 		struct sluice_xdp_lpm_v6 k = { .prefixlen = 128 };
+		const __u64 *w;
+		__u64 top;
+		__u32 idx, word;
 
 		if (!(flags & SLUICE_XDP_F_BLOCK_V6))
+			return false;
+		__builtin_memcpy(&top, pi->src.bytes, 8);
+		idx = sluice_xdp_pf6_index(bpf_be64_to_cpu(top) >> (64 - SLUICE_XDP_PF6_PREFIX));
+		word = idx >> 6;
+		w = bpf_map_lookup_elem(&sl_blk6_pf, &word);
+		if (!w || !((*w >> (idx & 63)) & 1))
 			return false;
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
 		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
@@ -111,13 +141,38 @@ static __always_inline bool is_service_addr4(__u32 a4, __u32 flags)
 	return fast_match(a4, (1u << SLUICE_XDP_FAST_ADDRS) - 1);
 }
 
-/* Is {destination, port, proto} a service? IPv4 goes through the fast tables unless
- * they overflowed (SLUICE_XDP_F_SVC_HASH); IPv6 always through the sl_services hash. */
+/* Does a slot of sl_svc_fast6 whose bit is set in `slots` hold a? :: never matches (free
+ * slots are zero). Same shape as fast_match, for the same verifier reason; two 64-bit
+ * compares per slot. */
+static __always_inline bool fast_match6(const struct sluice_xdp_addr *a, __u32 slots)
+{
+	const struct sluice_xdp_svc_fast6 *f;
+	__u64 w0, w1;
+	__u32 zero = 0;
+
+	__builtin_memcpy(&w0, &a->bytes[0], 8);
+	__builtin_memcpy(&w1, &a->bytes[8], 8);
+	if ((w0 | w1) == 0)
+		return false;
+	f = bpf_map_lookup_elem(&sl_svc_fast6, &zero);
+	if (!f) /* cannot happen for ARRAY index 0; the verifier insists */
+		return false;
+#pragma unroll
+	for (int i = 0; i < SLUICE_XDP_FAST_ADDRS6; i++)
+		if ((slots & (1u << i)) && f->addr6[i][0] == w0 && f->addr6[i][1] == w1)
+			return true;
+	return false;
+}
+
+/* Is {destination, port, proto} a service? Each family goes through its fast tables unless
+ * they overflowed (SLUICE_XDP_F_SVC_HASH, SLUICE_XDP_F_SVC6_HASH), else the sl_services
+ * hash. */
 static __always_inline bool is_service(const struct pkt_info *pi, __u32 flags)
 {
 	struct sluice_xdp_service_key key;
+	__u32 hash_flag = pi->is_v4 ? SLUICE_XDP_F_SVC_HASH : SLUICE_XDP_F_SVC6_HASH;
 
-	if (pi->is_v4 && !(flags & SLUICE_XDP_F_SVC_HASH)) {
+	if (!(flags & hash_flag)) {
 		const struct sluice_xdp_port_slots *ps;
 		__u32 port = bpf_ntohs(pi->dport);
 		__u32 dst4, mask;
@@ -127,11 +182,17 @@ static __always_inline bool is_service(const struct pkt_info *pi, __u32 flags)
 		ps = bpf_map_lookup_elem(&sl_svc_ports, &port);
 		if (!ps)
 			return false;
-		mask = pi->proto == IPPROTO_TCP ? ps->tcp : ps->udp;
+		if (pi->is_v4) {
+			mask = pi->proto == IPPROTO_TCP ? ps->tcp : ps->udp;
+			if (!mask)
+				return false;
+			__builtin_memcpy(&dst4, &pi->dst.bytes[12], 4);
+			return fast_match(dst4, mask);
+		}
+		mask = pi->proto == IPPROTO_TCP ? ps->tcp6 : ps->udp6;
 		if (!mask)
 			return false;
-		__builtin_memcpy(&dst4, &pi->dst.bytes[12], 4);
-		return fast_match(dst4, mask);
+		return fast_match6(&pi->dst, mask);
 	}
 	__builtin_memset(&key, 0, sizeof(key));
 	key.addr = pi->dst;
@@ -140,8 +201,33 @@ static __always_inline bool is_service(const struct pkt_info *pi, __u32 flags)
 	return bpf_map_lookup_elem(&sl_services, &key) != NULL;
 }
 
+/* A reply to one of the dataplane's own outgoing TCP connections (the gateway's upstream
+ * connections open from the service address, source port from the stack's ephemeral
+ * range, which the loader copies into sl_config): TCP to a service address with a
+ * destination port in [return_port_min, return_port_max]. IPv6 is recognised through the
+ * fast table only (the stack opens IPv4 connections today; see docs/xdp.md). */
+static __always_inline bool is_return_traffic(const struct pkt_info *pi,
+					      const struct sluice_xdp_config *cfg)
+{
+	__u32 port, dst4;
+
+	if (pi->proto != IPPROTO_TCP || cfg->return_port_min == 0)
+		return false;
+	port = bpf_ntohs(pi->dport);
+	if (port < cfg->return_port_min || port > cfg->return_port_max)
+		return false;
+	if (pi->is_v4) {
+		__builtin_memcpy(&dst4, &pi->dst.bytes[12], 4);
+		return is_service_addr4(dst4, cfg->flags);
+	}
+	if (cfg->flags & SLUICE_XDP_F_SVC6_HASH)
+		return false;
+	return fast_match6(&pi->dst, (1u << SLUICE_XDP_FAST_ADDRS6) - 1);
+}
+
 /* True while userspace's verdict on this source is live. */
-static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr *src, __u32 flags)
+static __always_inline bool gateway_verdict_active(struct sluice_xdp_stats *st,
+						   const struct sluice_xdp_addr *src, __u32 flags)
 {
 	struct sluice_xdp_gw_verdict *v;
 
@@ -156,7 +242,7 @@ static __always_inline bool gateway_verdict_active(const struct sluice_xdp_addr 
 	 * rewrote the entry since our lookup, this drops the fresh verdict; the
 	 * gateway re-issues it on the client's next offence. */
 	bpf_map_delete_elem(&sl_gw_verdict, src);
-	count(SLUICE_CNT_GATEWAY_EXPIRED);
+	count(st, SLUICE_CNT_GATEWAY_EXPIRED);
 	return false;
 }
 
@@ -216,9 +302,16 @@ int sluice_xdp(struct xdp_md *ctx)
 		.end = (void *)(long)ctx->data_end,
 	};
 	const struct sluice_xdp_config *cfg;
+	struct sluice_xdp_stats *st;
 	struct pkt_info pi;
 	enum parse_result r;
 	__u32 zero = 0;
+
+	/* Index 0 of a one-entry (PERCPU_)ARRAY always exists; the NULL checks
+	 * here and for cfg are there because the verifier insists on them. */
+	st = bpf_map_lookup_elem(&sl_stats, &zero);
+	if (!st)
+		return XDP_PASS;
 
 	/* Zeroed whole: its addresses become map keys, and the verifier rejects
 	 * map lookups with uninitialised stack bytes. */
@@ -227,33 +320,32 @@ int sluice_xdp(struct xdp_md *ctx)
 
 	switch (r) {
 	case PARSE_TRUNCATED:
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_TRUNCATED, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_TRUNCATED, XDP_PASS);
 	case PARSE_MALFORMED:
-		return verdict(SLUICE_CNT_DROP_MALFORMED, SLUICE_CNT_MAX, XDP_DROP);
+		return verdict(st, SLUICE_CNT_DROP_MALFORMED, SLUICE_CNT_MAX, XDP_DROP);
 	case PARSE_OTHER_L3:
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3, XDP_PASS);
 	default:
 		break;
 	}
 
-	/* One inlined ARRAY lookup per packet. Index 0 of a one-entry ARRAY always
-	 * exists; the NULL check is there because the verifier insists on one. */
+	/* One inlined ARRAY lookup per packet. */
 	cfg = bpf_map_lookup_elem(&sl_config, &zero);
 	if (!cfg)
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_MAX, XDP_PASS);
 
 	if (r == PARSE_ARP) {
 		/* The dataplane owns service addresses, so it answers ARP for
 		 * them; the kernel does not hold those addresses. */
 		if (is_service_addr4(pi.arp_target, cfg->flags))
-			return steer(ctx, SLUICE_CNT_STEER_ARP);
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+			return steer(st, ctx, SLUICE_CNT_STEER_ARP);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
 	}
 
 	if (is_blocked(&pi, cfg->flags))
-		return verdict(SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
+		return verdict(st, SLUICE_CNT_DROP_BLOCKLIST, SLUICE_CNT_MAX, XDP_DROP);
 	if (r == PARSE_FRAGMENT)
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT, XDP_PASS);
 	if (r == PARSE_OTHER_L4) {
 		/* ICMPv4 to a service address: the dataplane owns that address, so
 		 * only it can answer an echo, and the errors that come back about
@@ -265,20 +357,25 @@ int sluice_xdp(struct xdp_md *ctx)
 
 			__builtin_memcpy(&dst4, &pi.dst.bytes[12], 4);
 			if (is_service_addr4(dst4, cfg->flags))
-				return steer(ctx, SLUICE_CNT_STEER_SERVICE);
+				return steer(st, ctx, SLUICE_CNT_STEER_SERVICE);
 		}
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4, XDP_PASS);
 	}
 
-	if (!is_service(&pi, cfg->flags))
-		return verdict(SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+	if (!is_service(&pi, cfg->flags)) {
+		/* Not subject to gateway verdicts or the SYN limit: the peer is a backend
+		 * answering a connection the dataplane opened. */
+		if (is_return_traffic(&pi, cfg))
+			return steer(st, ctx, SLUICE_CNT_STEER_RETURN);
+		return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NOT_SERVICE, XDP_PASS);
+	}
 
-	if (gateway_verdict_active(&pi.src, cfg->flags))
-		return verdict(SLUICE_CNT_DROP_GATEWAY_VERDICT, SLUICE_CNT_MAX, XDP_DROP);
+	if (gateway_verdict_active(st, &pi.src, cfg->flags))
+		return verdict(st, SLUICE_CNT_DROP_GATEWAY_VERDICT, SLUICE_CNT_MAX, XDP_DROP);
 	if (pi.proto == IPPROTO_TCP &&
 	    (pi.tcp_flags & (SLUICE_TCP_FLAG_SYN | SLUICE_TCP_FLAG_ACK)) == SLUICE_TCP_FLAG_SYN &&
 	    !syn_admit(&pi.src, cfg))
-		return verdict(SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
+		return verdict(st, SLUICE_CNT_DROP_SYN_LIMIT, SLUICE_CNT_MAX, XDP_DROP);
 
-	return steer(ctx, SLUICE_CNT_STEER_SERVICE);
+	return steer(st, ctx, SLUICE_CNT_STEER_SERVICE);
 }

@@ -88,6 +88,7 @@ void expect_same(const config& c, const snapshot_view& v) {
         EXPECT_EQ(s.connect_timeout_ms, m.connect_timeout_ms);
         EXPECT_EQ(s.idle_timeout_ms, m.idle_timeout_ms);
         EXPECT_EQ(s.request_timeout_ms, m.request_timeout_ms);
+        EXPECT_EQ(s.stream_idle_ms, m.stream_idle_ms);
         EXPECT_EQ(s.max_connections_per_endpoint, m.pool.max_connections_per_endpoint);
         EXPECT_EQ(s.max_idle_per_endpoint, m.pool.max_idle_per_endpoint);
         EXPECT_EQ(s.health_enabled != 0, m.health.enabled);
@@ -150,6 +151,7 @@ void expect_same(const config& c, const snapshot_view& v) {
         EXPECT_EQ(s.weighted != 0, m.action.weighted);
         EXPECT_EQ(v.str(s.prefix_rewrite), m.action.prefix_rewrite);
         EXPECT_EQ(s.timeout_ms, m.action.timeout_ms);
+        EXPECT_EQ(s.stream_idle_ms, m.action.stream_idle_ms);
         EXPECT_EQ(s.retry_attempts, m.action.retry.attempts);
         EXPECT_EQ(s.retry_on, m.action.retry.on);
         EXPECT_EQ(s.per_try_timeout_ms, m.action.retry.per_try_timeout_ms);
@@ -179,6 +181,9 @@ TEST(snapshot_round_trip, full_config_reads_back_identically) {
     EXPECT_EQ(v.routes()[0].retry_on, retry_5xx | retry_connect_failure);
     EXPECT_EQ(v.routes()[0].total_weight, 100u);
     EXPECT_EQ(v.clusters()[0].idle_timeout_ms, 600'000u);
+    EXPECT_EQ(v.clusters()[0].stream_idle_ms, 60'000u);
+    EXPECT_EQ(v.routes()[0].stream_idle_ms, 30'000u);
+    EXPECT_EQ(v.routes()[1].stream_idle_ms, 0u);  // inherits the cluster's
     EXPECT_EQ(v.rate_limits()[1].rate_milli, 500u);
     EXPECT_EQ(v.rate_limits()[1].burst, 1u);  // default max(1, ceil(rate))
     const auto& rl = v.filters(v.routes()[0])[0];
@@ -221,6 +226,7 @@ TEST(snapshot_round_trip, defaults_match_the_documented_values) {
     EXPECT_EQ(cl.connect_timeout_ms, 5'000u);
     EXPECT_EQ(cl.idle_timeout_ms, 3'600'000u);
     EXPECT_EQ(cl.request_timeout_ms, 15'000u);
+    EXPECT_EQ(cl.stream_idle_ms, 300'000u);  // Envoy's stream_idle_timeout
     EXPECT_EQ(cl.cb_max_connections, 1024u);
     EXPECT_EQ(cl.cb_max_pending_requests, 1024u);
     EXPECT_EQ(cl.cb_max_requests, 1024u);

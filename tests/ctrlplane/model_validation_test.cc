@@ -97,6 +97,14 @@ const broken_case cases[] = {
      "expected a duration such as 250ms, 5s, 2m or 1h, got '5 seconds'"},
     {"zero_duration", cluster_with("    timeouts: { request: 0s }\n"),
      "clusters[0].timeouts.request", "duration must be greater than 0"},
+    {"zero_stream_idle", cluster_with("    timeouts: { stream_idle: 0ms }\n"),
+     "clusters[0].timeouts.stream_idle", "duration must be greater than 0"},
+    {"unknown_timeout_field", cluster_with("    timeouts: { stream: 5s }\n"),
+     "clusters[0].timeouts.stream",
+     "unknown field 'stream' (expected one of: connect, idle, request, stream_idle)"},
+    {"bad_route_stream_idle", route_with("    action: { cluster: c, stream_idle: soon }\n"),
+     "routes[0].action.stream_idle",
+     "expected a duration such as 250ms, 5s, 2m or 1h, got 'soon'"},
     {"health_timeout_not_below_interval",
      cluster_with("    health_check: { interval: 1s, timeout: 2s }\n"),
      "clusters[0].health_check.timeout",
@@ -286,7 +294,17 @@ const broken_case cases[] = {
      route_with("    action:\n      cluster: c\n      filters:\n"
                 "        - { name: rate_limit, settings: { limit: lim, burst: 5 } }\n"),
      "routes[0].action.filters[0].settings.burst",
-     "unknown setting 'burst' for filter rate_limit (expected: limit, xdp_block)"},
+     "unknown setting 'burst' for filter rate_limit (expected: limit, xdp_block, max_delay)"},
+    {"filter_max_delay_too_long",
+     route_with("    action:\n      cluster: c\n      filters:\n"
+                "        - { name: rate_limit, settings: { limit: lim, max_delay: 2m } }\n"),
+     "routes[0].action.filters[0].settings.max_delay",
+     "expected a duration in 1ms..60s such as 500ms, got '2m'"},
+    {"filter_max_delay_zero",
+     route_with("    action:\n      cluster: c\n      filters:\n"
+                "        - { name: rate_limit, settings: { limit: lim, max_delay: 0ms } }\n"),
+     "routes[0].action.filters[0].settings.max_delay",
+     "expected a duration in 1ms..60s such as 500ms, got '0ms'"},
     {"filter_xdp_block_not_a_duration",
      route_with("    action:\n      cluster: c\n      filters:\n"
                 "        - { name: rate_limit, settings: { limit: lim, xdp_block: 2days } }\n"),

@@ -87,7 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         fail("action does not match the verdict counter", frame);
     }
     const auto delta = [&](sluice_xdp_counter c) { return after.value()[c] - before.value()[c]; };
-    if (delta(SLUICE_CNT_STEER_SERVICE) + delta(SLUICE_CNT_STEER_ARP) != delta(SLUICE_CNT_PASS_NO_XSK)) {
+    if (delta(SLUICE_CNT_STEER_SERVICE) + delta(SLUICE_CNT_STEER_ARP) +
+            delta(SLUICE_CNT_STEER_RETURN) !=
+        delta(SLUICE_CNT_PASS_NO_XSK)) {
         fail("steered without the no-socket fallback", frame);
     }
     return 0;

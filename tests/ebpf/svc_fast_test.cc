@@ -1,7 +1,8 @@
-// The IPv4 service fast tables (ebpf/loader/svc_fast.cc, sl_svc_fast + sl_svc_ports): the
-// program must steer exactly what sl_services lists, whether it decides from the fast tables
-// or, past SLUICE_XDP_FAST_ADDRS addresses, from the hash; load-time resync returns to the
-// fast tables once everything fits. Root; skips otherwise.
+// The service fast tables (ebpf/loader/svc_fast.cc, sl_svc_fast / sl_svc_fast6 +
+// sl_svc_ports): the program must steer exactly what sl_services lists, whether it decides
+// from the fast tables or, past SLUICE_XDP_FAST_ADDRS(6) addresses of a family, from the
+// hash; load-time resync returns to the fast tables once everything fits. Root; skips
+// otherwise.
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <unistd.h>
@@ -20,11 +21,60 @@ const std::vector<sluice_xdp_counter> not_service = {SLUICE_CNT_PASS,
 
 // 10.1.0.i: addresses beyond the fixture's.
 v4 extra(int i) { return {10, 1, 0, static_cast<std::uint8_t>(i)}; }
+// 2001:db8:6::i
+v6 extra6(int i) {
+    return {0x20, 0x01, 0x0d, 0xb8, 0, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(i)};
+}
+ip_addr a6(const v6& b) {
+    ip_addr r;
+    r.bytes = b;
+    return r;
+}
 
 class svc_fast : public xdp_fixture {
 protected:
     bool hash_mode() { return (maps().read_config()->flags & SLUICE_XDP_F_SVC_HASH) != 0; }
+    bool hash6_mode() { return (maps().read_config()->flags & SLUICE_XDP_F_SVC6_HASH) != 0; }
 };
+
+TEST_F(svc_fast, v6_services_are_served_from_the_fast_table_by_port_and_protocol) {
+    EXPECT_FALSE(hash6_mode());
+    expect_moved(run(tcp6(client6, svc6, 443, tcp_syn)).delta, steered);
+    expect_moved(run(tcp6(client6, svc6, 444, tcp_syn)).delta, not_service);
+    // The IPv4 port masks do not leak into IPv6: svc4 has tcp/80, svc6 does not.
+    expect_moved(run(tcp6(client6, svc6, 80, tcp_syn)).delta, not_service);
+    ASSERT_TRUE(maps().add_service({a6(svc6), 80, l4_proto::tcp}, 4).ok());
+    expect_moved(run(tcp6(client6, svc6, 80, tcp_syn)).delta, steered);
+    // Removing one of two services keeps the slot; removing the last frees it.
+    ASSERT_TRUE(maps().remove_service({a6(svc6), 443, l4_proto::tcp}).ok());
+    expect_moved(run(tcp6(client6, svc6, 443, tcp_syn)).delta, not_service);
+    expect_moved(run(tcp6(client6, svc6, 80, tcp_syn)).delta, steered);
+    ASSERT_TRUE(maps().remove_service({a6(svc6), 80, l4_proto::tcp}).ok());
+    ASSERT_TRUE(maps().add_service({a6(extra6(1)), 443, l4_proto::tcp}, 5).ok());
+    expect_moved(run(tcp6(client6, extra6(1), 443, tcp_syn)).delta, steered);
+    expect_moved(run(tcp6(client6, svc6, 443, tcp_syn)).delta, not_service);
+}
+
+TEST_F(svc_fast, more_v6_addresses_than_slots_fall_back_to_the_hash_and_resync_returns) {
+    for (int i = 1; i <= SLUICE_XDP_FAST_ADDRS6; ++i) {
+        ASSERT_TRUE(maps().add_service({a6(extra6(i)), 8443, l4_proto::tcp}, i).ok());
+    }
+    EXPECT_TRUE(hash6_mode());
+    EXPECT_FALSE(hash_mode());  // IPv4 stays on its fast tables
+    for (int i = 1; i <= SLUICE_XDP_FAST_ADDRS6; ++i) {
+        expect_moved(run(tcp6(client6, extra6(i), 8443, tcp_syn)).delta, steered);
+    }
+    expect_moved(run(tcp6(client6, svc6, 443, tcp_syn)).delta, steered);
+    expect_moved(run(tcp6(client6, extra6(1), 8444, tcp_syn)).delta, not_service);
+    ASSERT_TRUE(maps().remove_service({a6(extra6(2)), 8443, l4_proto::tcp}).ok());
+    ASSERT_TRUE(maps().sync_flags().ok());
+    EXPECT_FALSE(hash6_mode());
+    for (int i = 1; i <= SLUICE_XDP_FAST_ADDRS6; ++i) {
+        expect_moved(run(tcp6(client6, extra6(i), 8443, tcp_syn)).delta,
+                     i == 2 ? not_service : steered);
+    }
+    expect_moved(run(tcp6(client6, svc6, 443, tcp_syn)).delta, steered);
+}
 
 TEST_F(svc_fast, fixture_services_are_served_from_the_fast_tables) {
     EXPECT_FALSE(hash_mode());

@@ -71,13 +71,15 @@ TEST_F(xdp_admin, opens_the_fixtures_pins_and_lists_services_and_config) {
     EXPECT_EQ(ov->config.syn_rate, 50u);
     EXPECT_EQ(ov->config.syn_burst, 70u);
     EXPECT_EQ(ov->config.abi_version, static_cast<unsigned>(SLUICE_XDP_ABI_VERSION));
+    EXPECT_EQ(ov->config.return_port_min, return_min);
+    EXPECT_EQ(ov->config.return_port_max, return_max);
     ASSERT_EQ(ov->services.size(), 3u);  // the fixture's tcp/80, udp/53, tcp6/443
     bool found = false;
     for (const auto& e : ov->services) {
         found |= e.svc.to_string() == "udp 10.0.0.1:53";
     }
     EXPECT_TRUE(found);
-    EXPECT_EQ(ov->blocks.size(), 2u);
+    EXPECT_EQ(ov->blocks.size(), 3u);  // 192.0.2.0/24, 203.0.113.128/25, 2001:db8:bad::/48
     EXPECT_EQ(ov->gateway_verdicts_live, 0u);
 }
 
@@ -95,8 +97,8 @@ TEST_F(xdp_admin, partial_pins_are_reported_with_the_missing_map) {
 }
 
 TEST_F(xdp_admin, a_stale_pin_of_another_abi_is_refused_with_both_sizes) {
-    // Replace the sl_config pin with a map whose value is 8 bytes instead of 16, as an older
-    // build might have left it: reading it into our 16-byte struct must not happen.
+    // Replace the sl_config pin with a map whose value is 8 bytes instead of 24, as an older
+    // build might have left it: reading it into our 24-byte struct must not happen.
     const std::string path = pin_root_ + "/sl_config";
     ASSERT_EQ(unlink(path.c_str()), 0);
     const int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sl_config", 4, 8, 1, nullptr);
@@ -105,7 +107,8 @@ TEST_F(xdp_admin, a_stale_pin_of_another_abi_is_refused_with_both_sizes) {
     close(fd);
     const auto m = open_admin_maps(pin_root_);
     EXPECT_EQ(m.failure, open_failure::other);
-    EXPECT_NE(m.message.find("key/value size 4/8, this build expects 4/16"), std::string::npos)
+    EXPECT_NE(m.message.find("key/value size 4/8, this build expects 4/" +
+                             std::to_string(sizeof(sluice_xdp_config))), std::string::npos)
         << m.message;
 }
 

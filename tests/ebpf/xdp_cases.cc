@@ -26,6 +26,8 @@ const std::vector<sluice_xdp_counter> trunc = {SLUICE_CNT_PASS, SLUICE_CNT_PASS_
 const std::vector<sluice_xdp_counter> frag = {SLUICE_CNT_PASS, SLUICE_CNT_PASS_FRAGMENT};
 const std::vector<sluice_xdp_counter> other_l3 = {SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L3};
 const std::vector<sluice_xdp_counter> other_l4 = {SLUICE_CNT_PASS, SLUICE_CNT_PASS_OTHER_L4};
+const std::vector<sluice_xdp_counter> returned = {SLUICE_CNT_STEER_RETURN, SLUICE_CNT_PASS,
+                                                  SLUICE_CNT_PASS_NO_XSK};
 const std::vector<sluice_xdp_counter> blocked = {SLUICE_CNT_DROP_BLOCKLIST};
 const std::vector<sluice_xdp_counter> malformed = {SLUICE_CNT_DROP_MALFORMED};
 
@@ -97,6 +99,26 @@ std::vector<xdp_case> build() {
         {"blocked_v4_icmp", icmp4(blocked4, other4), XDP_DROP, blocked},
         {"blocked_v4_fragment", frag4(blocked4, 0x0010), XDP_DROP, blocked},
         {"blocked_v6_to_service", tcp6(blocked6, svc6, 443, tcp_syn), XDP_DROP, blocked},
+        // A /25 leaves its /24 "partly blocked": the pre-filter sends both to the trie.
+        {"blocked_v4_inside_slash25", tcp4(blocked4_in_25, svc4, 80, tcp_syn), XDP_DROP, blocked},
+        {"tcp4_beside_blocked_slash25", tcp4(beside_blocked_25, svc4, 80, tcp_syn), XDP_PASS,
+         steered},
+        // Return traffic: a backend's answer to a connection the dataplane opened from a
+        // service address and an ephemeral port. Only TCP, only to a service address, only
+        // inside the range.
+        {"tcp4_return_synack_to_service_addr",
+         tcp4(backend4, svc4, 50000, tcp_syn | tcp_ack), XDP_PASS, returned},
+        {"tcp4_return_at_range_ends", tcp4(backend4, svc4, return_max, tcp_ack), XDP_PASS,
+         returned},
+        {"tcp4_return_first_port", tcp4(backend4, svc4, return_min, tcp_ack), XDP_PASS,
+         returned},
+        {"tcp4_below_return_range", tcp4(backend4, svc4, return_min - 1, tcp_ack), XDP_PASS,
+         not_service},
+        {"tcp4_return_range_other_addr", tcp4(backend4, other4, 50000, tcp_ack), XDP_PASS,
+         not_service},
+        {"udp4_return_range_service_addr", udp4(backend4, svc4, 50000), XDP_PASS, not_service},
+        {"tcp6_return_to_service_addr", tcp6(client6, svc6, 60000, tcp_ack), XDP_PASS, returned},
+        {"blocked_v4_return_traffic", tcp4(blocked4, svc4, 50000, tcp_ack), XDP_DROP, blocked},
         // Headers the kernel's own input path discards.
         {"ipv4_ihl_below_5", tcp4(client4, svc4, 80, tcp_syn, {}, ipv4_fields{.ihl = 4}),
          XDP_DROP, malformed},
@@ -161,7 +183,7 @@ status apply_fixture(xdp_maps& maps) {
             return st;
         }
     }
-    for (const char* c : {"192.0.2.0/24", "2001:db8:bad::/48"}) {
+    for (const char* c : {"192.0.2.0/24", "203.0.113.128/25", "2001:db8:bad::/48"}) {
         auto parsed = cidr::parse(c);
         if (!parsed) {
             return error{parsed.message()};
@@ -170,7 +192,7 @@ status apply_fixture(xdp_maps& maps) {
             return st;
         }
     }
-    return {};
+    return maps.set_return_ports(return_min, return_max);
 }
 
 const std::vector<xdp_case>& xdp_cases() {

@@ -123,7 +123,7 @@ TEST_F(xdp_verdict, block_list_add_list_remove_round_trips) {
     ASSERT_TRUE(maps().block(c.value()).ok());
     auto list = maps().blocked();
     ASSERT_TRUE(list.ok());
-    EXPECT_EQ(list->size(), 3u);  // fixture's two plus this one
+    EXPECT_EQ(list->size(), 4u);  // fixture's three plus this one
     EXPECT_NE(std::find(list->begin(), list->end(), c.value()), list->end());
     expect_moved(run(syn).delta, {SLUICE_CNT_DROP_BLOCKLIST});
 
@@ -150,8 +150,9 @@ TEST_F(xdp_verdict, emptied_then_refilled_block_list_is_enforced_again) {
 }
 
 TEST_F(xdp_verdict, sync_flags_enforces_entries_written_behind_the_loaders_back) {
-    // Empty the v4 list through the API (flag cleared), then insert with a raw map write,
-    // as bpftool would: the program skips the trie until the flags are resynchronised.
+    // Remove the /24 through the API (its pre-filter bits cleared), then insert it again with
+    // a raw map write, as bpftool would: the pre-filter keeps the program away from the trie
+    // until sync_flags() rebuilds it.
     auto v4 = cidr::parse("192.0.2.0/24");
     ASSERT_TRUE(maps().unblock(v4.value()).ok());
     const int fd = bpf_obj_get((pin_root_ + "/sl_block_v4").c_str());

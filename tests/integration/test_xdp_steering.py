@@ -134,6 +134,54 @@ def test_kernel_address_and_non_service_ports_still_reach_the_kernel(xbed):
     assert dp.stop() == 0, dp.log()
 
 
+# From the dataplane namespace: connects from KERNEL_IP:<sport> to the peer and prints
+# "connected" once the peer's SYN-ACK reached the *kernel*.
+KERNEL_CONNECT = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(3)
+try:
+    s.connect((sys.argv[3], int(sys.argv[4])))
+    print("connected")
+except OSError as e:
+    print("failed", e)
+"""
+
+
+def test_return_range_steers_only_tcp_to_the_dataplanes_address(xbed):
+    # The kernel's own connection from its address, with a source port inside the return
+    # range (RFC 6335 dynamic ports, which Linux also uses), must still get its answers; the
+    # dataplane's answers to the same port on *its* address are steered (counted).
+    dp = start(xbed)
+    assert "return_ports min=49152 max=65535" in dp.in_ns(TOOL, "status", check=True).stdout
+    listener = xbed.peer_popen(
+        "python3", "-c",
+        "import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+        f"s.bind(('{xbed.peer_ip()}',7070))\ns.listen(8)\ns.settimeout(20)\n"
+        "print('listening',flush=True)\nc,_=s.accept()\nc.close()\n",
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert listener.stdout.readline().strip() == "listening"
+        before = xdp_stats(dp)
+        r = sh("ip", "netns", "exec", xbed.dp_ns, "python3", "-c", KERNEL_CONNECT, KERNEL_IP,
+               "50001", xbed.peer_ip(), "7070", timeout=15)
+        assert r.stdout.strip() == "connected", r.stdout + r.stderr
+        mid = xdp_stats(dp)
+        assert mid["steer_return"] == before["steer_return"], (before, mid)
+        assert mid["pass_not_service"] > before["pass_not_service"], (before, mid)
+        # To the dataplane's address and a port in the range: steered, and Sluice's TCP
+        # answers (no connection of its own there: RST, RFC 9293 §3.10.7.1).
+        assert tcp_probe(xbed, xbed.dp_ip(), 50001) == "refused"
+        after = xdp_stats(dp)
+        assert after["steer_return"] - mid["steer_return"] >= 1, (mid, after)
+    finally:
+        listener.kill()
+        listener.wait(timeout=10)
+    assert dp.stop() == 0, dp.log()
+
+
 def test_block_list_drops_a_cidr_and_unblocking_restores(xbed):
     dp = start(xbed)
     assert ping_ok(xbed, KERNEL_IP) == 2

@@ -346,6 +346,30 @@ TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
     EXPECT_EQ(got, want);
 }
 
+// Small segments are copied into the header mbuf in both modes (tcp_output.cc copy_max_bytes);
+// one gathered from several small queued mbufs at odd sizes must arrive intact.
+TEST_P(tcp_tx_modes, small_segment_gathered_from_several_queued_mbufs_is_intact) {
+    tcp::tcp_params p;
+    p.tx = GetParam();
+    harness h(p);
+    h.listen();
+    h.send(S, 1000, 0, {}, harness::syn_opts());
+    const std::uint32_t iss = h.out().at(0).seq;
+    h.send(A, 1001, iss + 1, {}, {}, 0);  // zero window: everything stays queued
+    const bytes a = payload_of(7, 5), b = payload_of(11, 6), c = payload_of(13, 7);
+    h.tcp->send(*h.app.conn, a.data(), 7);
+    h.tcp->send(*h.app.conn, b.data(), 11);
+    h.tcp->send(*h.app.conn, c.data(), 13);
+    EXPECT_TRUE(h.out().empty());
+    h.send(A, 1001, iss + 1, {}, {}, 100);
+    const auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    bytes want = a;
+    append(want, b);
+    append(want, c);
+    EXPECT_EQ(o[0].payload, want);
+}
+
 // RFC 1191: a frag-needed quoting a segment in flight lowers SMSS and resends at once.
 TEST(tcp_conn, icmp_frag_needed_lowers_mss_and_resends_smaller) {
     harness h;
@@ -466,6 +490,33 @@ TEST(tcp_conn, short_send_reports_writable_once_acks_free_room) {
     EXPECT_EQ(h.tcp->send(*h.app.conn, d.data(), 6000), 4000U);
     (void)h.out();
     h.send(A, 1001, iss + 1 + 4000);
+    EXPECT_EQ(h.app.events.back(), "writable");
+}
+
+// send_filled: an app-filled mbuf is queued as it is when it fits, and otherwise behaves like
+// send() (short write, writable later).
+TEST(tcp_conn, send_filled_queues_the_mbuf_or_falls_back_to_a_short_send) {
+    tcp::tcp_params p;
+    p.snd_buffer = 200;
+    harness h(p);
+    const std::uint32_t iss = h.handshake();
+    auto filled = [&](const bytes& d) {
+        rte_mbuf* m = rte_pktmbuf_alloc(h.env.pool);
+        std::memcpy(rte_pktmbuf_append(m, static_cast<std::uint16_t>(d.size())), d.data(),
+                    d.size());
+        return m;
+    };
+    const bytes a = payload_of(120, 3);
+    EXPECT_EQ(h.tcp->send_filled(*h.app.conn, filled(a)), 120U);
+    auto o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].payload, a);
+    const bytes b = payload_of(150, 4);  // 80 bytes of room left: a short write, like send()
+    EXPECT_EQ(h.tcp->send_filled(*h.app.conn, filled(b)), 80U);
+    o = h.out();
+    ASSERT_EQ(o.size(), 1U);
+    EXPECT_EQ(o[0].payload, bytes(b.begin(), b.begin() + 80));
+    h.send(A, 1001, iss + 1 + 200);
     EXPECT_EQ(h.app.events.back(), "writable");
 }
 

@@ -114,7 +114,17 @@ detail::rl_slot* limiter::find_slot(std::uint64_t key, std::uint64_t now_ticks) 
 }
 
 decision check(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns) noexcept {
+    return check_delay(l, key_hash, now_ns, 0);
+}
+
+decision check_delay(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns,
+                     std::uint64_t max_delay_ns) noexcept {
     const std::uint64_t t = now_ns << tick_shift;  // modulo 2^64: only differences matter
+    const bool shadow = static_cast<rl_mode>(l.def_.mode) == rl_mode::shadow;
+    // Capped like the tolerance, so base - t stays well inside the signed range.
+    const std::uint64_t max_wait =
+        shadow ? 0
+               : std::min<std::uint64_t>(max_delay_ns, max_tolerance >> tick_shift) << tick_shift;
     detail::rl_slot* s = &l.single_;
     if (l.table_) {
         if (detail::rl_slot* found = l.find_slot(key_hash, t)) {
@@ -129,12 +139,24 @@ decision check(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns) noexcep
     for (;;) {
         const std::uint64_t base = is_full(old, t) ? t : old;  // max(TAT, t)
         const std::uint64_t ahead = base - t;
+        if (ahead > tol && ahead - tol <= max_wait) {
+            // Delay mode: take the token that comes due at TAT - tolerance.
+            const std::uint64_t next = base + interval == 0 ? ~0ULL : base + interval;
+            if (s->tat.compare_exchange_weak(old, next, std::memory_order_relaxed)) {
+                d.allowed = true;
+                d.remaining = 0;
+                d.delay_ns = ((ahead - tol) + (1ULL << tick_shift) - 1) >> tick_shift;
+                d.reset_s = ceil_s(ahead + interval);
+                return d;
+            }
+            continue;
+        }
         if (ahead > tol) {
             // Non-conforming: the next token is due when TAT - t falls to the tolerance.
             d.remaining = 0;
             d.retry_after_s = std::max<std::uint32_t>(1, ceil_s(ahead - tol));
             d.reset_s = ceil_s(ahead);
-            if (static_cast<rl_mode>(l.def_.mode) == rl_mode::shadow) {
+            if (shadow) {
                 d.allowed = true;
                 d.shadow_denied = true;
             } else {

@@ -49,6 +49,7 @@ struct decision {
     std::uint64_t remaining = 0;      // whole tokens left after this request
     std::uint32_t retry_after_s = 0;  // when denied: seconds until one token is back (>= 1)
     std::uint32_t reset_s = 0;        // seconds until the bucket is full again
+    std::uint64_t delay_ns = 0;       // check_delay: allowed, but only after this long
 };
 
 // Counters a limiter keeps for stats (relaxed reads; exact once traffic stops).
@@ -80,7 +81,8 @@ public:
     [[nodiscard]] limiter_stats stats() const noexcept;
 
 private:
-    friend decision check(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns) noexcept;
+    friend decision check_delay(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns,
+                                std::uint64_t max_delay_ns) noexcept;
     friend class limiter_registry;
     detail::rl_slot* find_slot(std::uint64_t key, std::uint64_t now_ticks) noexcept;
 
@@ -100,6 +102,16 @@ private:
 // Decides one request against limit `l` at `now_ns`. `key_hash` is key_hash_ipv4/key_hash_bytes
 // for keyed limits and is ignored for route limits. Any worker lcore, concurrently; lock-free.
 [[nodiscard]] decision check(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns) noexcept;
+
+// Delay mode (the rate_limit filter's `max_delay`; nginx limit_req without `nodelay`): a request
+// over the limit whose token comes due within `max_delay_ns` takes that future token now and
+// gets allowed = true with delay_ns > 0, the time until the token is due; the caller holds the
+// request that long. Each reservation advances the bucket by one emission interval, so queued
+// requests are released in arrival order at the limit's rate, and the queue is bounded: at most
+// max_delay × rate requests wait per bucket. Beyond that, the answer is check()'s denial. Shadow
+// limits never delay. check(l, k, t) == check_delay(l, k, t, 0). Lock-free, any worker.
+[[nodiscard]] decision check_delay(limiter& l, std::uint64_t key_hash, std::uint64_t now_ns,
+                                   std::uint64_t max_delay_ns) noexcept;
 
 // Key hashes for keyed limits (stable within a process; never 0).
 [[nodiscard]] std::uint64_t key_hash_ipv4(std::uint32_t ip_be) noexcept;

@@ -72,9 +72,25 @@ struct tcb {
     // RFC 9293 §3.3.1 send sequence variables.
     seq_t iss = 0, snd_una = 0, snd_nxt = 0, snd_max = 0, snd_wl1 = 0, snd_wl2 = 0;
     std::uint32_t snd_wnd = 0, max_snd_wnd = 0;
-    // Receive sequence variables.
+    // Receive sequence variables. RCV.ADV is the right edge we last announced (it never moves
+    // left: RFC 9293 §3.8.6.2.1, RFC 7323 §2.4); rcv_wnd is RCV.BUFF, the most we ever offer
+    // (rcv_buffer, capped by what the window field can say).
     seq_t irs = 0, rcv_nxt = 0, rcv_adv = 0;
     std::uint32_t rcv_wnd = 0;
+    // Receive flow control (tcp_stack::pause_recv): in-order data the application has not
+    // taken, one mbuf chain trimmed to exactly its payload, counted against rcv_wnd.
+    rte_mbuf* rcvq_head = nullptr;
+    rte_mbuf* rcvq_tail = nullptr;  // last segment of the chain
+    std::uint32_t rcv_held = 0;
+    bool rcv_paused = false;
+    bool fin_held = false;  // the peer's FIN came behind held data: on_peer_shutdown after it
+    // RFC 2883: a duplicate segment to report in the first SACK block of the next ACK.
+    bool dsack_pending = false;
+    seq_t dsack_left = 0, dsack_right = 0;
+    // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17 zero-window probing: the interval doubles per
+    // probe (like the RTO, capped at its maximum); probes_out counts probes without any ACK.
+    std::uint8_t persist_backoff = 0;
+    std::uint8_t probes_out = 0;
     // Negotiated options (RFC 9293 §3.7.1, RFC 7323, RFC 2018).
     std::uint16_t smss = 536;     // what we put in a segment's payload (options excluded)
     std::uint8_t snd_wscale = 0;  // shift applied to the peer's window

@@ -228,14 +228,21 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
     if (t.ts_ok && seg.opt.has_timestamps && !seg.has(th_rst) &&
         seq_lt(seg.opt.ts_val, t.ts_recent)) {
         st.drop(drop_reason::tcp_paws);
+        if (seg.len > 0 && seq_le(seg.seq + seg.len, t.rcv_nxt)) {
+            note_dsack(s, t, seg.seq, seg.seq + seg.len);  // RFC 2883 §4: an old duplicate
+        }
         send_ack(s, t);
         rte_pktmbuf_free(m);
         return;
     }
     // RFC 9293 §3.10.7.4 first check: sequence number.
-    if (!segment_acceptable(seg.seq, seg.seg_len(), t.rcv_nxt, t.rcv_wnd)) {
+    if (!segment_acceptable(seg.seq, seg.seg_len(), t.rcv_nxt, rcv_window(t))) {
         st.drop(drop_reason::tcp_unacceptable);
         if (!seg.has(th_rst)) {
+            // RFC 2883 §4: data wholly below RCV.NXT is a duplicate; the ACK reports it.
+            if (seg.len > 0 && seq_le(seg.seq + seg.len, t.rcv_nxt)) {
+                note_dsack(s, t, seg.seq, seg.seq + seg.len);
+            }
             send_ack(s, t);
         }
         rte_pktmbuf_free(m);
@@ -321,7 +328,9 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
         switch (t.state) {
             case tcp_state::established:
                 t.state = tcp_state::close_wait;
-                if (t.handler != nullptr && !t.app_closed) {
+                if (t.rcv_held > 0) {
+                    t.fin_held = true;  // told after the held data (resume_recv)
+                } else if (t.handler != nullptr && !t.app_closed) {
                     t.handler->on_peer_shutdown(t);
                 }
                 break;
@@ -377,6 +386,7 @@ tcb* tcp_detail::accept_cookie(tcp_stack& s, std::uint16_t port, const flow_key&
     t->snd_nxt = seg.ack;
     t->snd_max = seg.ack;
     t->snd_wl1 = seg.seq;
+    t->rcv_adv = t->rcv_nxt + std::min<std::uint32_t>(t->rcv_wnd, 0xffff);  // our SYN-ACK's
     return t;
 }
 

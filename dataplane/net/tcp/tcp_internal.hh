@@ -88,12 +88,51 @@ struct tcp_detail {
     static void sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack,
                          std::uint32_t acked) noexcept;
 
+    // tcp_flow.cc: receive flow control (held data, the advertised window), zero-window
+    // probing, D-SACK bookkeeping.
+    // Keeps `v` for a paused application; false (nothing taken) when it would need a copy
+    // and the pool is empty: the caller delivers it instead.
+    static bool hold(tcp_stack& s, tcb& t, const rx_view& v) noexcept;
+    static void rcvq_free(tcb& t) noexcept;
+    // A paused connection cannot hold `len` more bytes (segment or byte bound): in-order data
+    // is refused.
+    static bool hold_full(const tcb& t, std::uint32_t len) noexcept;
+    // Hands held data to the application regardless of pause (the connection is ending).
+    static void flush_held(tcp_stack& s, tcb& t) noexcept;
+    // The 16-bit window field for a segment we send, and RCV.ADV moved to match (RFC 9293
+    // §3.8.6.2, RFC 7323 §2.3-2.4).
+    static std::uint16_t select_window(tcp_stack& s, tcb& t, bool syn) noexcept;
+    // Whether receiver-side SWS avoidance (RFC 9293 §3.8.6.2.2) lets the window open now.
+    static bool window_would_open(const tcb& t) noexcept;
+    static void arm_persist(tcp_stack& s, tcb& t) noexcept;
+    static void note_dsack(tcp_stack& s, tcb& t, seq_t left, seq_t right) noexcept;
+
     // tcp_input.cc.
     static void input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow_key& k,
                       segment& seg) noexcept;
     static bool ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept;
     static bool data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment& seg) noexcept;
 };
+
+// Free receive buffer: RCV.BUFF less what the application has not taken (held while paused).
+inline std::uint32_t rcv_space(const tcb& t) noexcept {
+    return t.rcv_held >= t.rcv_wnd ? 0 : t.rcv_wnd - t.rcv_held;
+}
+
+// What is left of the window we announced (RCV.ADV - RCV.NXT), bounded so that an RCV.ADV not
+// yet set (before our first ACK) cannot read as a huge window.
+inline std::uint32_t rcv_offered(const tcb& t) noexcept {
+    if (!seq_gt(t.rcv_adv, t.rcv_nxt)) {
+        return 0;
+    }
+    return std::min<std::uint32_t>(t.rcv_adv - t.rcv_nxt, t.rcv_wnd + (1U << t.rcv_wscale));
+}
+
+// RCV.WND for the acceptance tests (RFC 9293 §3.10.7.4 first check): everything we announced
+// (we never take it back), or more when the buffer has more room.
+inline std::uint32_t rcv_window(const tcb& t) noexcept {
+    return std::max(rcv_offered(t), rcv_space(t));
+}
 
 inline std::uint32_t window_shift_for(std::uint32_t bytes) noexcept {
     std::uint8_t shift = 0;

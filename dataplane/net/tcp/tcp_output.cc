@@ -30,12 +30,12 @@ rte_tcp_hdr* new_header(rte_mbuf*& m, rte_mempool* pool, std::size_t opt_len) no
     return th;
 }
 
-std::uint16_t advertised_window(const tcb& t, bool syn) noexcept {
-    // RFC 7323 §2.2: the window in a SYN is never scaled.
-    const std::uint32_t w = syn ? std::min<std::uint32_t>(t.rcv_wnd, 0xffff)
-                                : std::min<std::uint32_t>(t.rcv_wnd >> t.rcv_wscale, 0xffff);
-    return static_cast<std::uint16_t>(w);
-}
+// Payloads up to this size are copied into the header mbuf even when the port takes chains:
+// an indirect mbuf costs an allocation, an attach and a detach (two atomic refcount updates),
+// a second segment for the NIC, and a receiving Sluice stack over a ring port copies a shared
+// segment again (proxy::byte_chain). Measured in bench/gateway/inproc_bench (60-140 byte
+// request and response segments); bulk data stays zero-copy.
+constexpr std::uint32_t copy_max_bytes = 256;
 
 }  // namespace
 
@@ -58,11 +58,18 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
         spec.ts_val = static_cast<std::uint32_t>(s.now_ms_);
         spec.ts_ecr = synack ? t.ts_recent : 0;
         opt_len = build_syn_options(opt, spec);
-    } else if (t.ts_ok || (t.sack_ok && t.ooo != nullptr && len == 0)) {
+    } else if (t.ts_ok || (t.sack_ok && (t.ooo != nullptr || t.dsack_pending) && len == 0)) {
         std::array<sack_block, max_sack_blocks> blocks{};
         std::size_t nb = 0;
+        const std::size_t room = t.ts_ok ? 3 : 4;
+        if (t.sack_ok && t.dsack_pending && len == 0 && (flags & th_ack) != 0) {
+            // RFC 2883 §4: the duplicate goes first, the blocks we hold after it.
+            blocks[nb++] = sack_block{t.dsack_left, t.dsack_right};
+            t.dsack_pending = false;
+            stats(s, t.port).count(event::tcp_dsack_tx);
+        }
         if (t.sack_ok && t.ooo != nullptr && len == 0) {
-            nb = t.ooo->sack_blocks(std::span(blocks.data(), t.ts_ok ? 3 : 4));
+            nb += t.ooo->sack_blocks(std::span(blocks.data() + nb, room - nb));
         }
         opt_len = build_segment_options(opt, t.ts_ok, static_cast<std::uint32_t>(s.now_ms_),
                                         t.ts_recent, std::span(blocks.data(), nb));
@@ -79,7 +86,7 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     th->sent_seq = rte_cpu_to_be_32(seq);
     th->recv_ack = (flags & th_ack) != 0 ? rte_cpu_to_be_32(t.rcv_nxt) : 0;
     th->tcp_flags = flags;
-    th->rx_win = rte_cpu_to_be_16(advertised_window(t, syn));
+    th->rx_win = rte_cpu_to_be_16(select_window(s, t, syn));
     // Attach (or copy) [seq, seq + len) from the send queue.
     if (len > 0) {
         std::uint32_t skip = seq - t.snd_una;
@@ -88,7 +95,7 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
             skip -= q->data_len;
             q = q->next;
         }
-        if (tx_copy(s, t.port) && len <= rte_pktmbuf_tailroom(m)) {
+        if ((len <= copy_max_bytes || tx_copy(s, t.port)) && len <= rte_pktmbuf_tailroom(m)) {
             auto* dst = rte_pktmbuf_mtod_offset(m, std::uint8_t*, m->data_len);
             (void)rte_pktmbuf_append(m, static_cast<std::uint16_t>(len));
             for (std::uint32_t left = len; left > 0 && q != nullptr; q = q->next, skip = 0) {
@@ -124,7 +131,6 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     }
     fill_checksum(m, t.key.local_addr[0], t.key.remote_addr[0]);
     if ((flags & th_ack) != 0) {
-        t.rcv_adv = t.rcv_nxt + t.rcv_wnd;
         t.unacked_segs = 0;
         s.wheel_.cancel(t.delack_timer);
     }
@@ -301,9 +307,13 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
             break;
         }
     }
-    if ((sent && was_idle) || ((sent || (t.snd_queued > 0 && t.flight() == 0)) &&
-                               !t.rtx_timer.armed())) {
-        arm_rtx(s, t);  // with nothing in flight and a zero window this is the persist probe
+    if (sent) {
+        t.persist_backoff = 0;  // the window is open again
+        if (was_idle || !t.rtx_timer.armed()) {
+            arm_rtx(s, t);
+        }
+    } else if (t.snd_queued > 0 && t.flight() == 0 && !t.rtx_timer.armed()) {
+        arm_persist(s, t);  // data waits behind a zero window (RFC 9293 §3.8.6.1)
     }
 }
 
@@ -390,13 +400,25 @@ void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) 
         return;
     }
     if (t.flight() == 0 && t.snd_queued > 0) {
-        // Zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window.
-        t.rtt.on_timeout();
-        if (send_data(s, t, t.snd_nxt, 1, th_ack)) {
-            t.snd_nxt += 1;
-            t.snd_max = seq_max(t.snd_max, t.snd_nxt);
+        // Zero-window probe (RFC 9293 §3.8.6.1): one byte beyond the window. SND.NXT stays, so
+        // the probe is not in flight and never runs the RTO's retry count: RFC 1122
+        // §4.2.2.17 keeps the connection open as long as the peer answers. It is given up
+        // only after data_retries probes without any ACK at all (probes_out, reset by every
+        // acceptable ACK), as Linux does. The interval doubles per probe, capped.
+        if (++t.probes_out > s.params_.data_retries) {
+            st.count(event::tcp_timeout);
+            send_rst(s, t);
+            finish(s, t, close_reason::timeout);
+            return;
         }
-        arm_rtx(s, t);
+        st.count(event::tcp_persist_probe);
+        if (send_data(s, t, t.snd_nxt, 1, th_ack)) {
+            t.snd_max = seq_max(t.snd_max, t.snd_nxt + 1);  // its ACK must be acceptable
+        }
+        if (t.persist_backoff < 30) {
+            ++t.persist_backoff;
+        }
+        arm_persist(s, t);
         return;
     }
     if (t.flight() == 0) {

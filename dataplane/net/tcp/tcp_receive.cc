@@ -76,6 +76,7 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
     }
     const std::uint32_t wnd = seg.wnd << t.snd_wscale;
     const bool new_ack = seq_gt(seg.ack, t.snd_una);
+    t.probes_out = 0;  // the peer is alive (RFC 1122 §4.2.2.17)
     std::uint32_t acked = 0;
     if (new_ack) {
         acked = seg.ack - t.snd_una;
@@ -107,6 +108,9 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
                 return false;
             }
         }
+    }
+    if (t.flight() == 0 && t.snd_queued > 0) {
+        t.retries = 0;  // an answered zero-window probe (RFC 1122 §4.2.2.17); see on_rtx_timer
     }
     if (t.sack && t.cc) {
         sack_ack(s, t, seg, new_ack, acked);  // RFC 6675 loss recovery
@@ -173,8 +177,18 @@ void tcp_detail::sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack
                           std::uint32_t acked) noexcept {
     sack_scoreboard& sb = *t.sack;
     congestion_control& cc = *t.cc;
-    const auto upd =
-        sb.update(t.snd_una, t.snd_max, std::span(seg.opt.sack.data(), seg.opt.sack_count));
+    std::span<const sack_block> blocks(seg.opt.sack.data(), seg.opt.sack_count);
+    // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, is a
+    // D-SACK: it reports a duplicate the peer received, not data it holds. It is not loss
+    // information (a spurious retransmission at most), so the scoreboard never sees it.
+    if (!blocks.empty() &&
+        (seq_le(blocks[0].right, seg.ack) ||
+         (blocks.size() >= 2 && seq_ge(blocks[0].left, blocks[1].left) &&
+          seq_le(blocks[0].right, blocks[1].right)))) {
+        stats(s, t.port).count(event::tcp_dsack_rx);
+        blocks = blocks.subspan(1);
+    }
+    const auto upd = sb.update(t.snd_una, t.snd_max, blocks);
     // A peer that negotiated SACK but sends plain duplicates still gets RFC 5681's count.
     const bool plain_dup = seg.opt.sack_count == 0 && !new_ack && seg.ack == t.snd_una &&
                            seg.len == 0 && !seg.has(th_fin) &&
@@ -220,8 +234,12 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
     seq_t seq = seg.seq;
     std::uint32_t off = seg.hdr_len;
     std::uint32_t len = seg.len;
+    bool dup = false;
     if (seq_lt(seq, t.rcv_nxt)) {
         const std::uint32_t d = t.rcv_nxt - seq;
+        // RFC 2883 §4 (partly) duplicate segment: report what we already had.
+        note_dsack(s, t, seq, seq + std::min(d, len));
+        dup = true;
         if (d >= len) {
             send_ack(s, t);
             return false;
@@ -230,12 +248,20 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
         len -= d;
         seq = t.rcv_nxt;
     }
-    const seq_t wnd_end = t.rcv_nxt + t.rcv_wnd;
+    // Data beyond the window we offered is cut off here (RFC 9293 §3.10.7.4, first check).
+    const seq_t wnd_end = t.rcv_nxt + rcv_window(t);
+    bool trimmed = false;
     if (seq_gt(seq + len, wnd_end)) {
         len = wnd_end - seq;
         if (len == 0 || seq_ge(seq, wnd_end)) {
             return false;
         }
+        trimmed = true;  // the ACK goes at once: the peer overran the window we offered
+    }
+    if (seq == t.rcv_nxt && hold_full(t, len)) {
+        st.drop(drop_reason::tcp_unacceptable);  // as if the window were closed
+        send_ack(s, t);
+        return false;
     }
     if (seq != t.rcv_nxt) {
         if (t.ooo == nullptr) {
@@ -280,7 +306,7 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
     if (seg.has(th_fin)) {
         return true;  // the FIN step ACKs now
     }
-    if (++t.unacked_segs >= 2) {
+    if (dup || trimmed || ++t.unacked_segs >= 2) {  // a D-SACK goes out at once
         send_ack(s, t);
     } else if (!t.delack_timer.armed()) {
         s.wheel_.arm_after(t.delack_timer, s.params_.delack_ms, &on_delack_timer, &t);
@@ -289,8 +315,10 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
 }
 
 void tcp_detail::deliver(tcp_stack& s, tcb& t, const rx_view& v) noexcept {
-    (void)s;
     if (t.handler != nullptr && !t.app_closed && t.state != tcp_state::closed) {
+        if (t.rcv_paused && hold(s, t, v)) {
+            return;  // pause_recv: kept, counted against the window
+        }
         t.handler->on_data(t, v);
     } else {
         rte_pktmbuf_free(v.m);  // the application closed: data is discarded

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "net/tcp/ephemeral.hh"
 #include "net/tcp/tcp_internal.hh"
 
 namespace sluice::dp::net::tcp {
@@ -145,9 +146,10 @@ connection* tcp_stack::connect(std::uint16_t port_id, rte_be32_t dst, std::uint1
     }
     const rss_view& rss = *rss_[port_id];
     const std::uint16_t my_queue = ip_.queue_of(port_id);
-    // RFC 6335 §6 dynamic range 49152-65535.
-    for (unsigned tries = 0; tries < 16384; ++tries) {
-        const std::uint16_t p = static_cast<std::uint16_t>(49152 + (next_ephemeral_++ % 16384));
+    // RFC 6335 §6 dynamic range (ephemeral.hh; an afxdp: port's XDP program steers it).
+    for (unsigned tries = 0; tries < ephemeral_port_count; ++tries) {
+        const std::uint16_t p = static_cast<std::uint16_t>(
+            ephemeral_port_min + (next_ephemeral_++ % ephemeral_port_count));
         k.local_port = rte_cpu_to_be_16(p);
         if (rss.active &&
             rss_queue(rss, rss_hash_v4(rss.key.data(), dst, ifc.addr, dst_port, p)) != my_queue) {
@@ -229,6 +231,21 @@ std::uint32_t tcp_stack::send(connection& c, const void* data, std::uint32_t len
     return done;
 }
 
+std::uint32_t tcp_stack::send_filled(connection& c, rte_mbuf* m) noexcept {
+    const std::uint32_t len = m->data_len;
+    if (!can_send(c.state) || c.fin_queued || c.doomed || len == 0 || m->next != nullptr ||
+        send_space(c) < len) {
+        const std::uint32_t n = send(c, rte_pktmbuf_mtod(m, const void*), len);
+        rte_pktmbuf_free(m);
+        return n;
+    }
+    sndq_append(c, m);
+    if (c.state != tcp_state::syn_sent && c.state != tcp_state::syn_received) {
+        tcp_detail::output(*this, c);
+    }
+    return len;
+}
+
 void tcp_stack::send_mbuf(connection& c, rte_mbuf* m) noexcept {
     if (!can_send(c.state) || c.fin_queued || c.doomed) {
         rte_pktmbuf_free(m);
@@ -244,6 +261,9 @@ void tcp_stack::send_mbuf(connection& c, rte_mbuf* m) noexcept {
             sndq_append(c, m);
         }
         m = next;
+    }
+    if (c.snd_queued >= params_.snd_buffer) {
+        c.want_writable = true;  // on_writable tells the app when room frees
     }
     if (c.state != tcp_state::syn_sent && c.state != tcp_state::syn_received) {
         tcp_detail::output(*this, c);
@@ -293,6 +313,8 @@ void tcp_stack::shutdown_write(connection& c) noexcept {
 void tcp_stack::close(connection& c) noexcept {
     c.app_closed = true;
     c.handler = nullptr;
+    tcp_detail::rcvq_free(c);  // held data was not taken: discarded, like later data
+    c.rcv_paused = false;
     shutdown_write(c);
 }
 
@@ -390,6 +412,7 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
     s.wheel_.cancel(t.rtx_timer);
     s.wheel_.cancel(t.delack_timer);
     sndq_free(t);
+    rcvq_free(t);
     if (t.ooo != nullptr) {
         t.ooo->clear();
         s.ooo_free_.push_back(t.ooo);
@@ -405,7 +428,14 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
 }
 
 void tcp_detail::notify_closed(tcp_stack& s, tcb& t, close_reason why) noexcept {
-    (void)s;
+    if (why == close_reason::normal && t.handler != nullptr && !t.app_closed) {
+        flush_held(s, t);  // a clean end: the application gets everything first
+        if (t.fin_held && t.handler != nullptr && !t.app_closed) {
+            t.fin_held = false;
+            t.handler->on_peer_shutdown(t);
+        }
+    }
+    rcvq_free(t);
     if (t.handler != nullptr && !t.notified_closed && !t.app_closed) {
         t.notified_closed = true;
         tcp_handler* h = t.handler;
@@ -455,6 +485,7 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
 void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
     s.wheel_.cancel(t.delack_timer);
     sndq_free(t);
+    rcvq_free(t);
     if (t.ooo != nullptr) {
         t.ooo->clear();
         s.ooo_free_.push_back(t.ooo);

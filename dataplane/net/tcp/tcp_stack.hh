@@ -13,8 +13,10 @@
 //     bytes into `m` (zero-copy; the app frees `m` with rte_pktmbuf_free when done).
 //   - send() copies into pooled mbufs and returns what it accepted (0..len) against the
 //     per-connection queued-bytes limit; on a short write, on_writable follows when room
-//     frees. send_mbuf() takes a chain zero-copy (always accepted; the app should respect
-//     writable). Queued data is retransmitted from the queue without copying again.
+//     frees. send_mbuf() takes a chain zero-copy (always accepted; when it leaves the queue at
+//     or past snd_buffer, on_writable follows once it drains to half). Queued data is
+//     retransmitted from the queue without copying again.
+//   - pause_recv()/resume_recv() push back on the peer through the receive window (below).
 //   - close() = shutdown(write) + "no more events"; abort() sends RST and frees at once; on
 //     neither is on_closed called. on_closed(reason) is called exactly once otherwise, after
 //     which the connection pointer must not be used.
@@ -89,6 +91,19 @@ struct tcp_params {
 
 class tcp_stack {
 public:
+    // Mempool sizing (docs/tcp.md, "Mempool sizing"): the mbufs one lcore's TCP may hold when
+    // every connection is at its limits: a full send queue (snd_buffer) and a full receive
+    // window held for a paused application or out of order (rcv_buffer), in segments of
+    // MTU - 40 bytes: max_connections * (ceil(snd_buffer / mss) + ceil(rcv_buffer / mss)).
+    // Callers cap it (dataplane::create_pools); backpressure keeps each connection within it.
+    [[nodiscard]] static std::uint64_t mbuf_demand(const tcp_params& p,
+                                                   std::uint16_t mtu) noexcept {
+        const std::uint64_t mss = mtu > 40 + 536 ? mtu - 40U : 536U;
+        const std::uint64_t per_conn =
+            (p.snd_buffer + mss - 1) / mss + (p.rcv_buffer + mss - 1) / mss;
+        return std::uint64_t{p.max_connections} * per_conn;
+    }
+
     tcp_stack(net::stack& ip, const tcp_params& p);
     ~tcp_stack();
     tcp_stack(const tcp_stack&) = delete;
@@ -123,6 +138,17 @@ public:
                         tcp_handler* h, void* user, std::uint32_t timeout_ms) noexcept;
     std::uint32_t send(connection& c, const void* data, std::uint32_t len) noexcept;
     void send_mbuf(connection& c, rte_mbuf* m) noexcept;
+    // Queues the bytes of a received view zero-copy (an echo or a relay): takes v.m's
+    // reference, cuts the chain down to [v.off, v.off + v.len) and then works as send_mbuf.
+    // A view sharing its mbuf with others (out-of-order pieces) is copied instead; false when
+    // that copy found no mbuf (the view is freed, nothing is queued: the caller should abort).
+    [[nodiscard]] bool send_view(connection& c, const rx_view& v) noexcept;
+    // send() for bytes the app wrote straight into `m` (one segment, data_len bytes, e.g. a
+    // head built in a buffer from params().pool) instead of a buffer of its own: `m` itself is
+    // queued when all of it fits the queued-bytes limit, saving send()'s copy; otherwise, and
+    // when the connection cannot send, the result is exactly send(c, data, data_len)'s. Takes
+    // ownership of `m`; returns the bytes accepted.
+    std::uint32_t send_filled(connection& c, rte_mbuf* m) noexcept;
     [[nodiscard]] std::uint32_t send_space(const connection& c) const noexcept;
     // Keepalive: after `idle_ms` without traffic, up to `probes` probes `interval_ms` apart;
     // unanswered, the connection is reset and reported as timeout. idle_ms 0 turns it off.
@@ -135,6 +161,26 @@ public:
     // response, whose backend may be holding the rest back under Nagle (RFC 9293 §3.7.4)
     // until the first part is acknowledged. Nothing happens if there is nothing to ACK.
     void ack_now(connection& c) noexcept;
+    // Receive flow control (backpressure with push delivery). After pause_recv, in-order data
+    // is no longer given to on_data but held in the connection (zero-copy, one mbuf chain),
+    // counted against rcv_buffer: the advertised window shrinks as data is held and reaches
+    // zero when it is full; the peer's probes are answered and nothing is lost. resume_recv
+    // hands everything held over in one on_data call (before it returns; `c` may be paused
+    // again from inside it), then a peer FIN that arrived behind it (on_peer_shutdown), and
+    // sends a window update once the window can open by min(rcv_buffer/2, MSS) (RFC 9293
+    // §3.8.6.2.2). Both may be called from any handler callback on this lcore, for any
+    // connection. A connection that ends normally while paused gets its held data in on_data
+    // before on_closed; close()/abort() discard it.
+    void pause_recv(connection& c) noexcept;
+    void resume_recv(connection& c) noexcept;
+    [[nodiscard]] bool recv_paused(const connection& c) const noexcept { return c.rcv_paused; }
+    // Bytes held for a paused connection (not yet given to on_data).
+    [[nodiscard]] std::uint32_t recv_held(const connection& c) const noexcept {
+        return c.rcv_held;
+    }
+    // Sums over this lcore's connections (walks the TCB pool: for stats, not per packet).
+    [[nodiscard]] std::uint64_t held_bytes() const noexcept;
+    [[nodiscard]] std::uint64_t queued_bytes() const noexcept;
     void shutdown_write(connection& c) noexcept;
     void close(connection& c) noexcept;
     void abort(connection& c) noexcept;

@@ -120,6 +120,59 @@ TEST(ratelimit, shadow_mode_never_denies_but_reports) {
     EXPECT_TRUE(check(*l, 0, sec + 100 * ms).shadow_denied);
 }
 
+// Delay mode (check_delay): at 10/s burst 2 with max_delay 250 ms, requests over the burst
+// take future tokens 100 ms apart until the next one would be more than 250 ms away.
+struct delay_case {
+    std::uint64_t at_ns;  // relative to the start
+    bool allowed;
+    std::uint64_t delay_ns;  // 0: at once
+};
+
+TEST(ratelimit, delay_mode_queues_up_to_max_delay_in_arrival_order) {
+    const std::uint64_t t0 = 42 * sec;
+    const delay_case cases[] = {
+        {0, true, 0},               // burst
+        {0, true, 0},               // burst
+        {0, true, 100 * ms},        // token 3 is due at +100 ms
+        {0, true, 200 * ms},        // token 4 at +200 ms
+        {0, false, 0},              // token 5 at +300 ms: past max_delay, denied (429)
+        {50 * ms, true, 250 * ms},  // 50 ms later token 5 is 250 ms away: within max_delay
+        {50 * ms, false, 0},
+        {1 * sec, true, 0},  // idle: the queue drained, the bucket refilled
+    };
+    limiter_registry reg;
+    limiter* l = reg.acquire(route_limit(1, 10'000, 2));
+    ASSERT_NE(l, nullptr);
+    for (std::size_t i = 0; i < std::size(cases); ++i) {
+        SCOPED_TRACE(i);
+        const decision d = check_delay(*l, 0, t0 + cases[i].at_ns, 250 * ms);
+        EXPECT_EQ(d.allowed, cases[i].allowed);
+        // The emission interval is rounded to 1/256 ns: allow one nanosecond either way.
+        EXPECT_NEAR(static_cast<double>(d.delay_ns), static_cast<double>(cases[i].delay_ns), 1.0);
+        if (!d.allowed) {
+            EXPECT_GE(d.retry_after_s, 1u);
+        }
+    }
+}
+
+TEST(ratelimit, delay_mode_zero_is_check_and_shadow_never_delays) {
+    limiter_registry reg;
+    limiter* a = reg.acquire(route_limit(1, 10'000, 1));
+    limiter* b = reg.acquire(route_limit(2, 10'000, 1));
+    for (int i = 0; i < 5; ++i) {
+        const decision x = check(*a, 0, sec + i * ms);
+        const decision y = check_delay(*b, 0, sec + i * ms, 0);
+        EXPECT_EQ(x.allowed, y.allowed);
+        EXPECT_EQ(x.retry_after_s, y.retry_after_s);
+        EXPECT_EQ(y.delay_ns, 0u);
+    }
+    limiter* sh = reg.acquire(route_limit(3, 10'000, 1, rl_mode::shadow));
+    EXPECT_EQ(check_delay(*sh, 0, sec, sec).delay_ns, 0u);
+    const decision d = check_delay(*sh, 0, sec, sec);
+    EXPECT_TRUE(d.allowed && d.shadow_denied);
+    EXPECT_EQ(d.delay_ns, 0u);
+}
+
 TEST(ratelimit, same_identity_keeps_state_across_generations) {
     limiter_registry reg;
     limiter* gen1 = reg.acquire(route_limit(42, 10'000, 2));
