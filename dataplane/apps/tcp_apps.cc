@@ -5,8 +5,15 @@
 
 #include <rte_mbuf.h>
 
+// The HTTP sink hashes with OpenSSL's low-level SHA256_* calls (deprecated in 3.0, present, and
+// free of allocation; see dataplane/filters/auth/hmac_sha256.hh).
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+#include <openssl/sha.h>
+
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 namespace sluice::dp::apps {
@@ -224,6 +231,294 @@ private:
     std::uint64_t sent_ = 0;  // one connection per worker
 };
 
+
+// The source pattern (byte i = i % 251) is copied out of this table: `pattern_table[k + j]`
+// is the pattern byte at any stream offset o with o % 251 == k, for j up to chunk_bytes.
+constexpr std::uint32_t chunk_bytes = 2048;
+struct pattern_table_t {
+    std::array<std::uint8_t, chunk_bytes + 251> b{};
+    constexpr pattern_table_t() {
+        for (std::uint32_t i = 0; i < b.size(); ++i) {
+            b[i] = static_cast<std::uint8_t>(i % 251);
+        }
+    }
+};
+constexpr pattern_table_t pattern_table{};
+
+// Feeds bytes to a "\r\n\r\n" matcher; returns how many of `n` bytes were consumed, stopping
+// right after the terminator (then `state` is 4).
+std::uint32_t scan_head_end(std::uint8_t& state, const std::uint8_t* p, std::uint32_t n) {
+    static constexpr char end[] = "\r\n\r\n";
+    for (std::uint32_t i = 0; i < n; ++i) {
+        if (p[i] == static_cast<std::uint8_t>(end[state])) {
+            if (++state == 4) {
+                return i + 1;
+            }
+        } else {
+            state = p[i] == '\r' ? 1 : 0;
+        }
+    }
+    return n;
+}
+
+// Walks the payload bytes of an rx_view segment by segment: fn(ptr, len) returns how many it
+// consumed; a short count stops the walk. Returns the bytes consumed in all.
+template <typename Fn>
+std::uint32_t for_each_piece(const rx_view& v, Fn&& fn) {
+    std::uint32_t skip = v.off;
+    std::uint32_t left = v.len;
+    std::uint32_t done = 0;
+    for (rte_mbuf* s = v.m; s != nullptr && left > 0; s = s->next) {
+        if (skip >= s->data_len) {
+            skip -= s->data_len;
+            continue;
+        }
+        const std::uint32_t n = std::min<std::uint32_t>(left, s->data_len - skip);
+        const std::uint32_t took = fn(rte_pktmbuf_mtod_offset(s, const std::uint8_t*, skip), n);
+        done += took;
+        left -= took;
+        if (took < n) {
+            break;
+        }
+        skip = 0;
+    }
+    return done;
+}
+
+// tcp-http-source: one fixed response per connection, after the first request's header block.
+class http_source_app final : public tcp_handler {
+public:
+    http_source_app(tcp_stack& t, std::uint64_t bytes) : tcp_(t), bytes_(bytes) {
+        head_ = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
+                std::to_string(bytes) + "\r\nConnection: close\r\n\r\n";
+    }
+    struct state {
+        std::uint32_t index = 0;
+        std::uint8_t match = 0;  // scan_head_end state; 4 once the request head is complete
+        std::uint64_t sent = 0;  // stream offset: response head, then the pattern
+    };
+    void on_established(connection& c) override {
+        state* st = slots_.take();
+        if (st == nullptr) {
+            tcp_.abort(c);
+            return;
+        }
+        c.user = st;
+    }
+    void on_data(connection& c, const rx_view& v) override {
+        auto* st = static_cast<state*>(c.user);
+        if (st != nullptr && st->match < 4) {
+            (void)for_each_piece(v, [&](const std::uint8_t* p, std::uint32_t n) {
+                return scan_head_end(st->match, p, n);
+            });
+            if (st->match == 4) {
+                pump(c);
+            }
+        }
+        rte_pktmbuf_free(v.m);  // a request body or a second request is ignored
+    }
+    void on_writable(connection& c) override {
+        if (c.user != nullptr && static_cast<state*>(c.user)->match == 4) {
+            pump(c);
+        }
+    }
+    void on_peer_shutdown(connection& c) override {
+        auto* st = static_cast<state*>(c.user);
+        if (st != nullptr && st->match < 4) {  // no request: nothing to answer
+            release(c);
+            tcp_.close(c);
+        }
+    }
+    void on_closed(connection& c, close_reason) override { release(c); }
+
+private:
+    void pump(connection& c) {
+        auto* st = static_cast<state*>(c.user);
+        const std::uint64_t hlen = head_.size();
+        const std::uint64_t total = hlen + bytes_;
+        std::uint8_t buf[chunk_bytes];
+        while (st->sent < total) {
+            const std::uint32_t n = static_cast<std::uint32_t>(
+                std::min<std::uint64_t>(total - st->sent, chunk_bytes));
+            const std::uint8_t* p;
+            if (st->sent >= hlen) {
+                p = pattern_table.b.data() + (st->sent - hlen) % 251;
+            } else {
+                for (std::uint32_t i = 0; i < n; ++i) {
+                    const std::uint64_t o = st->sent + i;
+                    buf[i] = o < hlen ? static_cast<std::uint8_t>(head_[o])
+                                      : static_cast<std::uint8_t>((o - hlen) % 251);
+                }
+                p = buf;
+            }
+            const std::uint32_t took = tcp_.send(c, p, n);
+            st->sent += took;
+            if (took < n) {
+                return;  // on_writable resumes
+            }
+        }
+        release(c);
+        tcp_.close(c);
+    }
+    void release(connection& c) {
+        if (c.user != nullptr) {
+            slots_.give(static_cast<state*>(c.user));
+            c.user = nullptr;
+        }
+    }
+    tcp_stack& tcp_;
+    std::uint64_t bytes_;
+    std::string head_;  // built once at start
+    slots<state> slots_;
+};
+
+// tcp-http-sink: one PUT/POST per connection; answers with the body's length and SHA-256.
+class http_sink_app final : public tcp_handler {
+public:
+    explicit http_sink_app(tcp_stack& t) : tcp_(t) {}
+    static constexpr std::uint32_t max_head = 2048;  // request head bytes kept per connection
+    struct state {
+        std::uint32_t index = 0;
+        std::uint8_t match = 0;      // scan_head_end state
+        bool answered = false;
+        std::uint32_t head_len = 0;
+        std::uint64_t left = 0;      // body bytes still expected
+        std::uint64_t bytes = 0;     // body bytes hashed
+        SHA256_CTX sha{};
+        std::array<char, max_head> head{};
+    };
+    void on_established(connection& c) override {
+        state* st = slots_.take();
+        if (st == nullptr) {
+            tcp_.abort(c);
+            return;
+        }
+        SHA256_Init(&st->sha);
+        c.user = st;
+    }
+    void on_data(connection& c, const rx_view& v) override {
+        auto* st = static_cast<state*>(c.user);
+        if (st == nullptr || st->answered) {
+            rte_pktmbuf_free(v.m);
+            return;
+        }
+        (void)for_each_piece(v, [&](const std::uint8_t* p, std::uint32_t n) -> std::uint32_t {
+            std::uint32_t used = 0;
+            if (st->match < 4) {
+                used = scan_head_end(st->match, p, n);
+                const std::uint32_t keep = std::min(used, max_head - st->head_len);
+                std::memcpy(st->head.data() + st->head_len, p, keep);
+                st->head_len += keep;
+                if (st->match < 4) {
+                    return n;
+                }
+                if (!start_body(c, *st)) {
+                    return 0;
+                }
+            }
+            const auto h = static_cast<std::uint32_t>(std::min<std::uint64_t>(n - used, st->left));
+            SHA256_Update(&st->sha, p + used, h);
+            st->bytes += h;
+            st->left -= h;
+            if (st->left == 0) {
+                finish(c, *st);
+                return 0;
+            }
+            return n;
+        });
+        rte_pktmbuf_free(v.m);
+    }
+    void on_peer_shutdown(connection& c) override {
+        auto* st = static_cast<state*>(c.user);
+        if (st != nullptr && !st->answered) {
+            answer(c, *st, "400 Bad Request", "body ended early\n");
+        }
+        tcp_.close(c);
+    }
+    void on_closed(connection& c, close_reason) override { release(c); }
+
+private:
+    // The head is complete: check it, maybe say 100 Continue. False when already answered.
+    bool start_body(connection& c, state& st) {
+        if (st.head_len == max_head) {
+            answer(c, st, "431 Request Header Fields Too Large", "head too long\n");
+            return false;
+        }
+        const http_request_head h =
+            parse_http_head(std::string_view(st.head.data(), st.head_len));
+        if (h.chunked || h.length < 0) {
+            answer(c, st, "411 Length Required", "need Content-Length\n");
+            return false;
+        }
+        if (h.expect_continue) {
+            static constexpr char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            (void)tcp_.send(c, cont, sizeof(cont) - 1);
+        }
+        st.left = static_cast<std::uint64_t>(h.length);
+        if (st.left == 0) {
+            finish(c, st);
+            return false;
+        }
+        return true;
+    }
+    void finish(connection& c, state& st) {
+        std::uint8_t d[SHA256_DIGEST_LENGTH];
+        SHA256_Final(d, &st.sha);
+        char body[96];
+        int n = std::snprintf(body, sizeof(body), "%llu ",
+                              static_cast<unsigned long long>(st.bytes));
+        for (std::uint8_t b : d) {
+            n += std::snprintf(body + n, sizeof(body) - n, "%02x", b);
+        }
+        body[n++] = '\n';
+        body[n] = '\0';
+        answer(c, st, "200 OK", body);
+    }
+    void answer(connection& c, state& st, const char* status, const char* body) {
+        char msg[256];
+        const int n = std::snprintf(msg, sizeof(msg),
+                                    "HTTP/1.1 %s\r\nContent-Type: text/plain\r\nContent-Length: "
+                                    "%zu\r\nConnection: close\r\n\r\n%s",
+                                    status, std::strlen(body), body);
+        (void)tcp_.send(c, msg, static_cast<std::uint32_t>(n));
+        st.answered = true;
+        tcp_.shutdown_write(c);  // the peer's FIN then closes (on_peer_shutdown)
+    }
+    void release(connection& c) {
+        if (c.user != nullptr) {
+            slots_.give(static_cast<state*>(c.user));
+            c.user = nullptr;
+        }
+    }
+    tcp_stack& tcp_;
+    slots<state> slots_;
+};
+
+bool ieq(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto lc = [](char ch) {
+            return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+        };
+        if (lc(a[i]) != lc(b[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+        s.remove_prefix(1);
+    }
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+        s.remove_suffix(1);
+    }
+    return s;
+}
+
 }  // namespace
 
 void start_client(tcp_handler& h, std::uint16_t port_id) noexcept {
@@ -238,12 +533,40 @@ std::uint64_t fnv1a64(std::uint64_t h, const std::uint8_t* p, std::size_t n) noe
     return h;
 }
 
+http_request_head parse_http_head(std::string_view head) noexcept {
+    http_request_head out;
+    std::size_t pos = head.find('\n');  // skip the request line
+    while (pos != std::string_view::npos && pos + 1 < head.size()) {
+        const std::size_t next = head.find('\n', pos + 1);
+        const std::string_view line =
+            head.substr(pos + 1, next == std::string_view::npos ? next : next - pos - 1);
+        pos = next;
+        const std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            continue;
+        }
+        const std::string_view name = line.substr(0, colon);
+        const std::string_view value = trim(line.substr(colon + 1));
+        if (ieq(name, "content-length")) {
+            std::int64_t n = -1;
+            auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+            out.length = (ec == std::errc{} && p == value.data() + value.size() && n >= 0) ? n : -1;
+        } else if (ieq(name, "transfer-encoding")) {
+            out.chunked = out.chunked || !ieq(value, "identity");
+        } else if (ieq(name, "expect")) {
+            out.expect_continue = ieq(value, "100-continue");
+        }
+    }
+    return out;
+}
+
 result<tcp_app_spec> parse_tcp_app(std::string_view spec) {
     const std::string s(spec);
     auto fail = [&](const std::string& why) {
         return error{"--app " + s + ": " + why +
-                      " (expected tcp-echo:PORT, tcp-source:PORT:BYTES, tcp-sink:PORT or "
-                     "tcp-client:A.B.C.D:PORT:BYTES)"};
+                     " (expected tcp-echo:PORT, tcp-source:PORT:BYTES, tcp-sink:PORT, "
+                     "tcp-client:A.B.C.D:PORT:BYTES, tcp-http-source:PORT:BYTES or "
+                     "tcp-http-sink:PORT)"};
     };
     const auto c1 = spec.find(':');
     if (c1 == std::string_view::npos) {
@@ -273,11 +596,13 @@ result<tcp_app_spec> parse_tcp_app(std::string_view spec) {
         if (!parse_num(rest.substr(c3 + 1), out.bytes)) {
             return fail("BYTES '" + std::string(rest.substr(c3 + 1)) + "' is not a number");
         }
-    } else if (kind == "tcp-source") {
-        out.kind = tcp_app_kind::source;
+    } else if (kind == "tcp-http-sink") {
+        out.kind = tcp_app_kind::http_sink;
+    } else if (kind == "tcp-source" || kind == "tcp-http-source") {
+        out.kind = kind == "tcp-source" ? tcp_app_kind::source : tcp_app_kind::http_source;
         const auto c2 = rest.find(':');
         if (c2 == std::string_view::npos) {
-            return fail("tcp-source needs :BYTES");
+            return fail(std::string(kind) + " needs :BYTES");
         }
         port_text = rest.substr(0, c2);
         if (!parse_num(rest.substr(c2 + 1), out.bytes)) {
@@ -303,6 +628,12 @@ result<std::unique_ptr<tcp_handler>> start_tcp_app(const tcp_app_spec& spec, tcp
             break;
         case tcp_app_kind::sink:
             h = std::make_unique<sink_app>(tcp);
+            break;
+        case tcp_app_kind::http_source:
+            h = std::make_unique<http_source_app>(tcp, spec.bytes);
+            break;
+        case tcp_app_kind::http_sink:
+            h = std::make_unique<http_sink_app>(tcp);
             break;
         case tcp_app_kind::client:
             return std::unique_ptr<tcp_handler>(std::make_unique<client_app>(tcp, spec));

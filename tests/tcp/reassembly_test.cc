@@ -217,6 +217,38 @@ TEST_F(tcp_reassembly, full_queue_drops_new_data_and_counts_it) {
     EXPECT_EQ(q_.bytes(), 100U * reassembly_capacity);
 }
 
+// Regression (test_tcp_bulk, 5 % loss): one lost segment at the start of a full 256 KiB window
+// must not cost the rest of the window. With 32 entries everything past the 32nd out-of-order
+// segment was dropped, so the sender had to resend it all and Linux's upload stalled.
+TEST_F(tcp_reassembly, a_full_window_of_mss_segments_behind_one_hole_is_all_held) {
+    constexpr std::uint32_t mss = 1448;
+    constexpr std::uint32_t window = 256 * 1024;
+    constexpr std::uint32_t segs = window / mss;  // 181, the first of them lost
+    seq_t rcv_nxt = nxt0;
+    for (std::uint32_t k = 1; k < segs; ++k) {
+        ASSERT_EQ(q_.insert(nxt0 + mss * k, make_chain(hdr, mss, static_cast<char>('a' + k % 26),
+                                                       2000),
+                            hdr, mss, rcv_nxt, c_),
+                  mss)
+            << "segment " << k;
+    }
+    EXPECT_EQ(c_.dropped_full, 0U);
+    EXPECT_EQ(q_.bytes(), mss * (segs - 1));
+    // The retransmission fills the hole (delivered directly by the caller); the whole window is
+    // then deliverable in order.
+    rcv_nxt += mss;
+    std::string want;
+    for (std::uint32_t k = 1; k < segs; ++k) {
+        want += rep(mss, static_cast<char>('a' + k % 26));
+    }
+    std::string got;
+    for (int rounds = 0; rounds < 8 && !q_.empty(); ++rounds) {
+        got += drain(rcv_nxt);
+    }
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(rcv_nxt, nxt0 + mss * segs);
+}
+
 TEST_F(tcp_reassembly, gaps_beyond_capacity_keep_the_lowest_pieces) {
     const seq_t rcv_nxt = nxt0;
     // capacity - 1 entries with gaps between them, then one segment spanning all gaps: only
