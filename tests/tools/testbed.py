@@ -56,6 +56,8 @@ def dataplane_binary():
 
 
 class Testbed:
+    __test__ = False  # a helper, not a pytest test class (its name starts with "Test")
+
     def __init__(self, tag=None, links=1, backend=False):
         """`backend`: the last link's peer side goes into a third namespace (sl-be-<tag>),
         where the gateway tests run their backends; clients stay in the peer namespace."""
