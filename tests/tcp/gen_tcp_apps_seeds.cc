@@ -1,25 +1,16 @@
 // Writes the seed corpus of fuzz_tcp_apps to DIR: HTTP heads (selector byte 0) and --app specs
 // (selector byte 1) like the ones tcp_apps_test and the integration tests use.
 // Usage: gen_tcp_apps_seeds DIR   (DIR is created if missing)
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "../fuzz/seed_dir.hh"
+
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    auto dir = sluice::test::seed_dir::open(argc, argv);
+    if (!dir) {
         return 2;
-    }
-    const std::filesystem::path dir(argv[1]);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-        std::fprintf(stderr, "gen_tcp_apps_seeds: cannot create %s: %s\n", dir.c_str(),
-                     ec.message().c_str());
-        return 1;
     }
     const std::vector<std::pair<const char*, std::string>> seeds = {
         {"head_put", std::string(1, '\0') +
@@ -36,14 +27,9 @@ int main(int argc, char** argv) {
         {"spec_http_source", std::string(1, '\1') + "tcp-http-source:8080:104857600"},
         {"spec_http_sink", std::string(1, '\1') + "tcp-http-sink:8081"},
     };
+    bool ok = true;
     for (const auto& [name, bytes] : seeds) {
-        std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        if (!out) {
-            std::fprintf(stderr, "gen_tcp_apps_seeds: cannot write %s/%s\n", dir.c_str(), name);
-            return 1;
-        }
+        ok &= dir->write(name, bytes.data(), bytes.size());
     }
-    std::printf("gen_tcp_apps_seeds: %zu seeds in %s\n", seeds.size(), dir.c_str());
-    return 0;
+    return dir->finish(ok);
 }

@@ -5,10 +5,10 @@
 // Usage: gen_tcp_conn_seeds DIR   (DIR is created if missing)
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
+
+#include "../fuzz/seed_dir.hh"
 
 #include "fuzz_tcp_conn.hh"
 
@@ -57,28 +57,15 @@ std::vector<std::uint8_t> ts(std::uint32_t val, std::uint32_t ecr) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    auto dir = sluice::test::seed_dir::open(argc, argv);
+    if (!dir) {
         return 2;
-    }
-    const std::filesystem::path dir(argv[1]);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-        std::fprintf(stderr, "gen_tcp_conn_seeds: cannot create %s: %s\n", dir.c_str(),
-                     ec.message().c_str());
-        return 1;
     }
     const char* names[fc::state_count] = {"listen",     "syn_sent",   "syn_received", "established",
                                           "fin_wait_1", "fin_wait_2", "close_wait",   "closing",
                                           "last_ack",   "time_wait"};
-    int n = 0;
     auto write = [&](const std::string& name, const seed& s) {
-        std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-        out.write(reinterpret_cast<const char*>(s.b.data()),
-                  static_cast<std::streamsize>(s.b.size()));
-        ++n;
-        return static_cast<bool>(out);
+        return dir->write(name, s.b.data(), s.b.size());
     };
     bool ok = true;
     for (std::uint8_t st = 0; st < fc::state_count; ++st) {
@@ -115,10 +102,5 @@ int main(int argc, char** argv) {
             ok &= write(base + "_zero_window", s);
         }
     }
-    if (!ok) {
-        std::fprintf(stderr, "gen_tcp_conn_seeds: cannot write to %s\n", dir.c_str());
-        return 1;
-    }
-    std::printf("gen_tcp_conn_seeds: %d seeds in %s\n", n, dir.c_str());
-    return 0;
+    return dir->finish(ok);
 }
