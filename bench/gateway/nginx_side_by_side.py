@@ -32,6 +32,14 @@ CPU per request:
 Busy cycles include the kernel time of the PMD's transmit kicks (sendto), in which veth runs the
 receiving namespace's TCP/IP input; nginx's stime includes the same for its writes. What each
 figure does and does not contain: docs/performance.md, section "Gateway against nginx".
+--peer-napi moves the receivers' side out of the proxies' transmit calls: the client's and the
+backend's veth get GRO (which turns on veth's NAPI receive) and threaded NAPI, the proxy's veths
+lose TSO (veth uses the receiver's NAPI only for frames from a device without it), so a frame either
+proxy transmits is queued to a kernel thread (napi/<veth>-N, pinned to CPU 0 with the load)
+that runs wrk's or the backend's TCP/IP input, instead of that input running inside the proxy's
+sendto/writev. This models a real NIC, where the receiver is another machine; both proxies get
+the same treatment, and the threads' CPU per request is printed as "peer NAPI". The proxies'
+own receive path is unchanged (it runs in the sender's context, counted for neither).
 Also printed per run: packets per request on each link, the worker thread's user/sys split and
 its share of the window on a CPU; --syscalls adds system calls per request (perf stat on
 tracepoints), --capture a tcpdump sample of both links.
@@ -39,7 +47,7 @@ tracepoints), --capture a tcpdump sample of both links.
 Run as root from the repository after `ninja -C build` (SLUICE_BUILD picks another build dir):
     /usr/bin/python3 bench/gateway/nginx_side_by_side.py [--rounds 3] [--duration 10]
         [--connections 4] [--mode af_packet|af_xdp] [--csv FILE] [--svg FILE] [--json FILE]
-        [--nice N] [--syscalls] [--capture PREFIX]
+        [--nice N] [--syscalls] [--capture PREFIX] [--peer-napi]
 Only namespaces this script creates are used; they, the processes and the temp files are removed
 on every exit path.
 """
@@ -226,6 +234,7 @@ class Bench:
         self.cp = None
         self.tsc_hz = None
         self.dir = None
+        self.napi = []  # pids of the peers' NAPI threads (--peer-napi)
 
     # --- processes ---------------------------------------------------------------------------
 
@@ -292,6 +301,8 @@ class Bench:
 
     def up(self):
         self.bed.up()
+        if self.args.peer_napi:
+            self.napi = self.threaded_napi()
         self.dir = tempfile.mkdtemp(prefix="sluice-gwbench-")
         os.chmod(self.dir, 0o755)
         self.backend = self.nginx(self.bed.backend_ns, CPU_LOAD, "backend", BACKEND_CONF)
@@ -305,6 +316,30 @@ class Bench:
         for tid in os.listdir(f"/proc/{self.cp.proc.pid}/task"):
             os.sched_setaffinity(int(tid), {int(CPU_LOAD)})
             os.setpriority(os.PRIO_PROCESS, int(tid), self.args.nice)
+
+    def threaded_napi(self):
+        """GRO (so veth receives through NAPI) and threaded NAPI on the two peer-side veths;
+        returns the new napi/ kernel threads, pinned to the load CPU."""
+        before = set(napi_threads())
+        # veth hands a frame to the receiver's NAPI only if the sending device has no TSO
+        # (veth_skb_is_eligible_for_gro()); the proxies send MTU-sized frames or less anyway.
+        for i in (0, 1):
+            sh("ip", "netns", "exec", self.bed.dp_ns, "ethtool", "-K", self.bed.dp_if(i),
+               "tso", "off")
+        for ns, iface in ((self.bed.peer_ns, self.bed.peer_if(0)),
+                          (self.bed.backend_ns, self.bed.peer_if(1))):
+            sh("ip", "netns", "exec", ns, "ethtool", "-K", iface, "gro", "on")
+            sh("ip", "netns", "exec", ns, "sh", "-c", f"echo 1 > /sys/class/net/{iface}/threaded")
+        new = [p for p in napi_threads() if p not in before]
+        if not new:
+            raise RuntimeError("--peer-napi: no napi/ kernel thread appeared (kernel without "
+                               "threaded NAPI or veth NAPI?)")
+        for p in new:
+            os.sched_setaffinity(p, {int(CPU_LOAD)})
+        return new
+
+    def napi_ticks(self):
+        return sum(proc_cpu_ticks(p) for p in self.napi)
 
     def down(self):
         try:
@@ -333,6 +368,7 @@ class Bench:
             tid = worker_thread(dp.proc.pid)
             s0 = dp.stats()
             c0 = proc_cpu_ticks(dp.proc.pid)
+            n0 = self.napi_ticks()
             r0, q0 = sched_ns(dp.proc.pid, tid)
             u0, k0 = cpu_ticks(f"/proc/{dp.proc.pid}/task/{tid}/stat")
             t0 = time.monotonic_ns()
@@ -344,6 +380,7 @@ class Bench:
             r1, q1 = sched_ns(dp.proc.pid, tid)
             u1, k1 = cpu_ticks(f"/proc/{dp.proc.pid}/task/{tid}/stat")
             c1 = proc_cpu_ticks(dp.proc.pid)
+            n1 = self.napi_ticks()
             s1 = dp.stats()
             self.stop_count(perf, w)
             self.tsc_hz = s1["tsc_hz"]
@@ -364,6 +401,7 @@ class Bench:
             w.update(busy_cycles=busy, idle_cycles=idle,
                      busy_per_req=busy / n, total_per_req=(busy + idle) / n,
                      proc_per_req=(c1 - c0) / clk_tck() * self.tsc_hz / n,
+                     peer_napi_per_req=(n1 - n0) / clk_tck() * self.tsc_hz / n,
                      busy_pct=100.0 * busy / max(1, busy + idle),
                      iterations=iters, busy_iterations=busy_iters, rx_packets=rx,
                      pkts_per_busy_iter=rx / max(1, busy_iters), worker_lcores=worker,
@@ -393,6 +431,7 @@ class Bench:
                 self.wrk(2, latency=False)
                 pids = [proxy.pid] + children(proxy.pid)
                 c0 = sum(proc_cpu_ticks(p) for p in pids)
+                n0 = self.napi_ticks()
                 u0, k0 = cpu_ticks(f"/proc/{pids[-1]}/stat")
                 r0, q0 = sched_ns(pids[-1], pids[-1])
                 t0 = time.monotonic_ns()
@@ -404,9 +443,11 @@ class Bench:
                 r1, q1 = sched_ns(pids[-1], pids[-1])
                 u1, k1 = cpu_ticks(f"/proc/{pids[-1]}/stat")
                 c1 = sum(proc_cpu_ticks(p) for p in pids)
+                n1 = self.napi_ticks()
                 hz = self.tsc_hz or cpuinfo_hz()
                 n = max(1, w["requests"])
                 w.update(cpu_s=(c1 - c0) / clk_tck(), proc_per_req=(c1 - c0) / clk_tck() * hz / n,
+                         peer_napi_per_req=(n1 - n0) / clk_tck() * hz / n,
                          workers=len(pids) - 1,
                          worker_oncpu_pct=100.0 * (r1 - r0) / max(1, t1 - t0),
                          worker_wait_pct=100.0 * (q1 - q0) / max(1, t1 - t0),
@@ -475,6 +516,20 @@ class Bench:
                   + "_per_req"] = int(f[0]) / n
 
 
+def napi_threads():
+    """pids of the kernel's threaded-NAPI threads (comm "napi/<dev>-<id>")."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/comm") as f:
+                    if f.read().startswith("napi/"):
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
 def set_autogroup_nice(pid, nice):
     """Sets the nice value of pid's autogroup once pid has become a session leader (setsid
     execs the program in place: the pid stays)."""
@@ -527,6 +582,10 @@ def main():
                     help="count each proxy's system calls and context switches during its "
                          "runs (perf stat on tracepoints; adds a little overhead: a diagnosis "
                          "run, not the one to quote)")
+    ap.add_argument("--peer-napi", action="store_true",
+                    help="threaded NAPI on the client's and the backend's veth: their TCP/IP "
+                         "input runs in kernel threads on CPU 0, not inside the proxy's "
+                         "transmit calls (see the module docstring)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (namespaces)")
@@ -564,6 +623,8 @@ def main():
                                         "read", "write", "context-switches")) + " per req, "
                 extra += (f"worker user {w['worker_user_per_req']:,.0f} / sys "
                           f"{w['worker_sys_per_req']:,.0f} cyc/req, ")
+                if args.peer_napi:
+                    extra += f"peer NAPI {w['peer_napi_per_req']:,.0f} cyc/req, "
                 print(f"round {rnd + 1} {name:6s}: {w['rps']:>9,.0f} req/s  p50 {w['p50_us']:>6} us"
                       f"  p99 {w['p99_us']:>6} us  {extra}process "
                       f"{w['proc_per_req']:,.0f} cyc/req  errors {w['errors']} non-2xx "
@@ -583,6 +644,10 @@ def main():
           f"{med(s, 'total_per_req'):,.0f}; process utime+stime {med(s, 'proc_per_req'):,.0f} |")
     print(f"| nginx | {med(n, 'rps'):,.0f} | {med(n, 'p50_us'):.0f} | {med(n, 'p99_us'):.0f} | "
           f"utime+stime (master+worker) {med(n, 'proc_per_req'):,.0f} |")
+    if args.peer_napi:
+        print(f"peer NAPI threads (wrk's and the backend's TCP/IP input, not either proxy's): "
+              f"Sluice runs {med(s, 'peer_napi_per_req'):,.0f}, nginx runs "
+              f"{med(n, 'peer_napi_per_req'):,.0f} cycles/request")
     ratio_rps = med(s, "rps") / med(n, "rps")
     ratio_busy = med(n, "proc_per_req") / med(s, "busy_per_req")
     ratio_total = med(n, "proc_per_req") / med(s, "total_per_req")
@@ -599,6 +664,7 @@ def main():
                 for p, us in r["pct"]:
                     f.write(f"{name},{r['round']},{p:g},{us}\n")
     meta = {"connections": args.connections, "duration_s": args.duration, "mode": args.mode,
+            "peer_napi": args.peer_napi,
             "rounds": args.rounds, "tsc_hz": hz, "loadavg": os.getloadavg(),
             "medians": {k: {m: med(v, m) for m in ("rps", "p50_us", "p99_us", "proc_per_req")}
                         for k, v in res.items()},
