@@ -8,6 +8,8 @@
 #include <array>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "ctrlplane/cli/common.hh"
 #include "ctrlplane/cli/output.hh"
@@ -129,7 +131,19 @@ void add_object_commands(CLI::App& app, ctx& c) {
         auto exact = std::make_shared<std::string>();
         auto method = std::make_shared<std::string>();
         auto timeout = std::make_shared<std::string>();
+        auto listener = std::make_shared<std::string>();
+        auto command = std::make_shared<int>(-1);
+        auto headers = std::make_shared<std::vector<std::string>>();
+        auto clients = std::make_shared<std::vector<std::string>>();
         s->add_option("--cluster", *cl, "send matching requests to this cluster");
+        s->add_option("--listener", *listener, "match only on this listener (by name)");
+        s->add_option("--command", *command, "binary listeners: match this frame command")
+            ->check(CLI::Range(0, 255));
+        s->add_option("--header", *headers,
+                      "match a request header: NAME (present) or NAME=VALUE (exact); "
+                      "repeatable, all must match");
+        s->add_option("--client", *clients,
+                      "match clients in this CIDR; repeatable, one must contain the client");
         s->add_option("--host", *host, "match this host (or *.suffix)");
         s->add_option("--path-prefix", *prefix, "match paths starting with this");
         s->add_option("--path-exact", *exact, "match exactly this path");
@@ -155,6 +169,32 @@ void add_object_commands(CLI::App& app, ctx& c) {
             }
             if (!method->empty()) {
                 m["method"] = *method;
+            }
+            if (!listener->empty()) {
+                m["listener"] = *listener;
+            }
+            if (*command >= 0) {
+                m["command"] = *command;
+            }
+            if (!headers->empty()) {
+                json list = json::array();
+                for (const std::string& h : *headers) {
+                    const auto eq = h.find('=');
+                    const std::string hn = h.substr(0, eq);
+                    if (hn.empty()) {
+                        err = fmt::format("--header '{}': expected NAME or NAME=VALUE", h);
+                        return false;
+                    }
+                    if (eq == std::string::npos) {
+                        list.push_back({{"name", hn}, {"present", true}});
+                    } else {
+                        list.push_back({{"name", hn}, {"exact", h.substr(eq + 1)}});
+                    }
+                }
+                m["headers"] = list;  // the flags replace any --yaml headers, as for the others
+            }
+            if (!clients->empty()) {
+                m["client_cidrs"] = *clients;
             }
             if (m.empty()) {
                 o.erase("match");

@@ -66,6 +66,27 @@ def test_every_object_verb_edits_through_the_daemon(env, daemon):
         assert r.stdout.splitlines()[0].split()[0] in ("NAME", "CLUSTER")
 
 
+def test_route_match_flags(env, daemon):
+    env.ctl_json("route", "add", "prod", "--cluster", "backend", "--listener", "web",
+                 "--header", "X-Env=prod", "--header", "x-trace", "--client", "10.0.0.0/8",
+                 "--client", "2001:db8::/32", "--before", "all")
+    m = env.ctl_json("route", "show", "prod")["match"]
+    assert m["listener"] == "web"
+    assert m["headers"] == [{"name": "X-Env", "exact": "prod"},
+                            {"name": "x-trace", "present": True}]
+    assert m["client_cidrs"] == ["10.0.0.0/8", "2001:db8::/32"]
+    g = env.ctl_json("status")["generation"]
+    # Wrong use is refused by the CLI (exit 2) and sends nothing.
+    for bad in (["--command", "256"], ["--header", "=v"], ["--command", "x"]):
+        r = env.ctl("route", "add", "bad", "--cluster", "backend", *bad, json_out=False)
+        assert r.returncode == 2, (bad, r.stdout, r.stderr)
+    # A listener that does not exist is refused by the daemon's validation (exit 1).
+    r = env.ctl("route", "add", "bad", "--cluster", "backend", "--listener", "nope",
+                json_out=False)
+    assert r.returncode == 1 and "nope" in r.stderr
+    assert env.ctl_json("status")["generation"] == g
+
+
 def test_refused_edit_changes_nothing_and_prints_the_daemons_error(env, daemon):
     before = env.ctl_json("config", "get")
     persisted = open(env.persisted).read()
