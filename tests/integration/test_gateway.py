@@ -52,8 +52,8 @@ clusters:
     endpoints: [ {{ address: {BE}, port: 9006 }}, {{ address: {BE}, port: 9005 }} ]
     health_check:
       path: /status/204
-      interval: 200ms
-      timeout: 150ms
+      interval: 1s
+      timeout: 900ms
       healthy_threshold: 1
       unhealthy_threshold: 2
   - name: sha
@@ -371,9 +371,11 @@ def test_breaker_ejects_a_dead_backend_and_half_open_probes_close_it(env):
 
 
 def test_active_health_checks_keep_traffic_off_a_dead_endpoint(env):
-    # 9005 has no backend: worker 0's probes (every 200 ms, 2 failures) mark it down, which
-    # sluicectl shows; from then on round robin sends everything to the live endpoint without
-    # a single failed request.
+    # 9005 has no backend: worker 0's probes (every 1 s, 2 failures; refused at once) mark it
+    # down, which sluicectl shows; from then on round robin sends everything to the live
+    # endpoint without a single failed request. (The 900 ms probe timeout keeps a loaded
+    # machine's slow answer from 9006 from marking the live endpoint down: with 150 ms that
+    # happened once in CI.)
     def active():
         return {e["endpoint"]: e["active_health"]
                 for e in env.cp.ctl("cluster", "health", "checked")["endpoints"]}
