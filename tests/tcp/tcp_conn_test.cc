@@ -3,7 +3,7 @@
 // reactions are a case table; multi-step scenarios are tests of their own.
 #include <gtest/gtest.h>
 
-#include "tcp_harness.hh"
+#include "tcp_test_helpers.hh"
 
 namespace sluice::test {
 namespace {
@@ -456,18 +456,13 @@ TEST(tcp_conn, three_duplicate_acks_trigger_fast_retransmit) {
 TEST(tcp_conn, sack_recovery_retransmits_the_hole_on_third_sack_whatever_the_window) {
     harness h;
     const std::uint32_t iss = h.handshake();
-    const bytes d = payload_of(8 * 1460);
-    h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size()));
-    ASSERT_EQ(h.out().size(), 8U);
+    ASSERT_NO_FATAL_FAILURE(send_full_segments(h, 8));
     const std::uint32_t base = iss + 1;
     h.send(A, 1001, base + 1460);  // segment 1 arrived; segment 2 is lost
     (void)h.out();                 // (slow start sends more new data)
     for (std::uint32_t k = 1; k <= 3; ++k) {
-        std::array<tcp::sack_block, 1> blk{{{base + 2 * 1460, base + (2 + k) * 1460}}};
-        std::array<std::uint8_t, tcp::max_option_bytes> b{};
-        const std::size_t n = tcp::build_segment_options(b, false, 0, 0, blk);
         // Each ACK also changes the window, which would disqualify an RFC 5681 duplicate.
-        h.send(A, 1001, base + 1460, {}, bytes(b.begin(), b.begin() + static_cast<long>(n)),
+        h.send(A, 1001, base + 1460, {}, sack_opt({{base + 2 * 1460, base + (2 + k) * 1460}}),
                static_cast<std::uint16_t>(60000 + k));
     }
     const auto o = h.out();
@@ -539,10 +534,7 @@ TEST(tcp_conn, keepalive_probes_an_idle_peer_and_resets_when_unanswered) {
     EXPECT_EQ(h.out().size(), 2U);
     EXPECT_EQ(h.counted(event::tcp_keepalive_probe), 3U);
     h.advance_ms(100);
-    o = h.out();
-    ASSERT_EQ(o.size(), 1U);
-    EXPECT_EQ(o[0].flags & R, R);
-    EXPECT_EQ(h.app.events.back(), "closed:timeout");
+    expect_timeout_reset(h);
 }
 
 TEST(tcp_conn, data_sent_on_an_idle_keepalive_connection_gets_a_normal_rto) {
@@ -803,13 +795,7 @@ TEST(tcp_conn_random, random_segments_never_crash_and_leak_nothing) {
     {
         harness h;
         const std::uint32_t iss = h.handshake();
-        std::uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift64*, fixed seed: reproducible
-        auto rnd = [&x] {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            return static_cast<std::uint32_t>((x * 0x2545f4914f6cdd1dULL) >> 32);
-        };
+        xorshift64s rnd{0x9e3779b97f4a7c15ULL};  // fixed seed: reproducible
         for (int i = 0; i < 20000; ++i) {
             const std::uint32_t r = rnd();
             const std::uint8_t flags = static_cast<std::uint8_t>(rnd() & 0x3f);
