@@ -46,12 +46,7 @@ TEST(tcp_flow, zero_window_probe_is_answered_and_resume_delivers_all_then_update
     harness h(small_buffer());
     const std::uint32_t iss = h.handshake();
     h.tcp->pause_recv(*h.app.conn);
-    bytes sent;
-    for (std::uint32_t i = 0; i < 8; ++i) {
-        const bytes d = payload_of(1000, static_cast<std::uint8_t>(i));
-        h.send(A, 1001 + i * 1000, iss + 1, d);
-        append(sent, d);
-    }
+    const bytes sent = send_peer_segments(h, iss + 1, 8, 1000);
     (void)h.out();
     // The peer's probe: one byte beyond the zero window. Dropped, answered with the window.
     h.send(A, 9001, iss + 1, payload_of(1, 9));
@@ -206,12 +201,7 @@ TEST(tcp_flow, small_segments_are_coalesced_while_held) {
     const std::uint32_t iss = h.handshake();
     const unsigned before = h.env.in_use();
     h.tcp->pause_recv(*h.app.conn);
-    bytes sent;
-    for (std::uint32_t i = 0; i < 200; ++i) {
-        const bytes d = payload_of(10, static_cast<std::uint8_t>(i));
-        h.send(A, 1001 + i * 10, iss + 1, d);
-        append(sent, d);
-    }
+    const bytes sent = send_peer_segments(h, iss + 1, 200, 10);
     (void)h.out();
     // 2000 bytes in 200 segments fit in one or two mbufs.
     EXPECT_LE(h.env.in_use(), before + 2);
@@ -475,12 +465,7 @@ TEST(tcp_echo_example, echoes_and_pushes_back_on_a_peer_that_does_not_read) {
     ASSERT_EQ(echo.accepted(), 1U);
     tcp::connection* c = conn_of(h);
     ASSERT_NE(c, nullptr);
-    bytes sent;
-    for (std::uint32_t i = 0; i < 12; ++i) {
-        const bytes d = payload_of(1000, static_cast<std::uint8_t>(i));
-        h.send(A, 1001 + i * 1000, iss + 1, d, {}, 0);
-        append(sent, d);
-    }
+    const bytes sent = send_peer_segments(h, iss + 1, 12, 1000, 0);
     auto o = h.out();
     ASSERT_FALSE(o.empty());
     for (const auto& seg : o) {

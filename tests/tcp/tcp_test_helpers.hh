@@ -1,6 +1,6 @@
 // Pieces the TCP connection and flow-control unit tests (tcp_conn_test.cc, tcp_flow_test.cc)
 // share on top of tcp_harness.hh: SACK option bytes as a peer sends them, a reproducible random
-// source, a burst of full segments from the stack, and the check that a connection ended in a
+// source, a burst of full segments each way, and the check that a connection ended in a
 // timeout reset. Test-only; runs on the test's own thread, like the harness.
 #pragma once
 
@@ -43,6 +43,19 @@ inline void send_full_segments(harness& h, std::uint32_t n) {
     const bytes d = payload_of(n * 1460);
     h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size()));
     ASSERT_EQ(h.out().size(), n);
+}
+
+// The peer sends `count` in-order segments of `size` bytes from sequence 1001 (segment i is
+// payload_of(size, i)), ACKing `ack` and advertising `wnd`; returns the bytes in stream order.
+inline bytes send_peer_segments(harness& h, std::uint32_t ack, std::uint32_t count,
+                                std::uint32_t size, std::uint16_t wnd = 65535) {
+    bytes sent;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const bytes d = payload_of(size, static_cast<std::uint8_t>(i));
+        h.send(A, 1001 + i * size, ack, d, {}, wnd);
+        append(sent, d);
+    }
+    return sent;
 }
 
 // The stack's next output is one RST, and the application saw on_closed(timeout): what giving
