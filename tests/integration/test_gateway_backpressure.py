@@ -79,9 +79,10 @@ def send_pattern(c, total):
         n = min(left, len(block)); c.sendall(block[:n]); left -= n
 """
 
-# Reads until `total` bytes (counting the `n` already hashed into `h`), EOF or 120 s, at `rate`
-# bytes/s; returns the count.
-PACED_READ = """
+# paced_read: reads until `total` bytes (counting the `n` already hashed into `h`), EOF or
+# 120 s, at `rate` bytes/s, and returns the count; recv_until / recv_all / recv_exact: until a
+# marker (or EOF), until EOF, exactly n bytes (or EOF).
+RECEIVE = """
 def paced_read(s, h, n, total, rate):
     t0 = time.monotonic(); deadline = t0 + 120
     while n < total and time.monotonic() < deadline:
@@ -149,7 +150,7 @@ def connect(port, timeout):
     return s
 """
 
-COMMON = PATTERN + SEND_PATTERN + PACED_READ + SERVE_FOREVER + CONNECT
+COMMON = PATTERN + SEND_PATTERN + RECEIVE + SERVE_FOREVER + CONNECT
 
 # Answers each connection with TOTAL bytes of a fixed pattern, written as fast as TCP takes it.
 BACKEND = COMMON + """
