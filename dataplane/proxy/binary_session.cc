@@ -369,12 +369,8 @@ void binary_upstream_connected(gateway& gw, conn_base* b, upstream_conn& u) noex
     if (s.client_fin) {
         gw.tcp().shutdown_write(*u.c);
     }
-    // Paused while this slot connected with a full queue (or still full after the flush).
-    if (any_slot_full(s)) {
-        push_back_client_if_full(s);
-    } else {
-        resume_client_unless_full(s);
-    }
+    push_back_client_if_full(s);   // still full after the flush, or another one is ...
+    resume_client_unless_full(s);  // ... else read the client paused while this one connected
 }
 
 void binary_upstream_data(gateway& gw, conn_base* b, upstream_conn& u,
