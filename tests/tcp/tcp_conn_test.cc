@@ -3,6 +3,8 @@
 // reactions are a case table; multi-step scenarios are tests of their own.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "tcp_test_helpers.hh"
 
 namespace sluice::test {
@@ -320,16 +322,26 @@ TEST(tcp_conn, send_is_segmented_by_mss_and_limited_by_initial_window) {
 
 // Segments are assembled from several queued mbufs; piece boundaries at odd offsets must
 // still give a correct checksum (the harness verifies every checksum).
-class tcp_tx_modes : public ::testing::TestWithParam<tcp::tcp_params::tx_mode> {};
+// Each test starts from an accepted connection (window scaling on) in the tx mode under test
+// whose peer advertised a zero window, so what the application sends stays queued.
+class tcp_tx_modes : public ::testing::TestWithParam<tcp::tcp_params::tx_mode> {
+protected:
+    void SetUp() override {
+        tcp::tcp_params p;
+        p.tx = GetParam();
+        h_.emplace(p);
+        h_->listen();
+        h_->send(S, 1000, 0, {}, harness::syn_opts());
+        iss_ = h_->out().at(0).seq;
+        h_->send(A, 1001, iss_ + 1, {}, {}, 0);
+    }
+    std::optional<harness> h_;
+    std::uint32_t iss_ = 0;
+};
 
 TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
-    tcp::tcp_params p;
-    p.tx = GetParam();
-    harness h(p);
-    h.listen();
-    h.send(S, 1000, 0, {}, harness::syn_opts());
-    const std::uint32_t iss = h.out().at(0).seq;
-    h.send(A, 1001, iss + 1, {}, {}, 0);  // zero window: everything stays queued
+    harness& h = *h_;
+    const std::uint32_t iss = iss_;
     const bytes a = payload_of(101, 3), b = payload_of(3001, 4);
     h.tcp->send(*h.app.conn, a.data(), 101);
     h.tcp->send(*h.app.conn, b.data(), 3001);
@@ -349,13 +361,8 @@ TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
 // Small segments are copied into the header mbuf in both modes (tcp_output.cc copy_max_bytes);
 // one gathered from several small queued mbufs at odd sizes must arrive intact.
 TEST_P(tcp_tx_modes, small_segment_gathered_from_several_queued_mbufs_is_intact) {
-    tcp::tcp_params p;
-    p.tx = GetParam();
-    harness h(p);
-    h.listen();
-    h.send(S, 1000, 0, {}, harness::syn_opts());
-    const std::uint32_t iss = h.out().at(0).seq;
-    h.send(A, 1001, iss + 1, {}, {}, 0);  // zero window: everything stays queued
+    harness& h = *h_;
+    const std::uint32_t iss = iss_;
     const bytes a = payload_of(7, 5), b = payload_of(11, 6), c = payload_of(13, 7);
     h.tcp->send(*h.app.conn, a.data(), 7);
     h.tcp->send(*h.app.conn, b.data(), 11);

@@ -262,7 +262,7 @@ TEST(tcp_flow, random_segments_with_random_pauses_deliver_the_exact_stream) {
         const std::uint32_t iss = h.handshake();
         const bytes stream = payload_of(60000, 7);
         xorshift64s rnd{0x2545f4914f6cdd1dULL};  // fixed seed: reproducible
-        std::uint32_t acked = 0;  // stream bytes the stack has ACKed
+        std::uint32_t acked = 0;                 // stream bytes the stack has ACKed
         for (int i = 0; i < 20000 && acked < stream.size(); ++i) {
             const std::uint32_t back = std::min<std::uint32_t>(acked, 2000);
             const std::uint32_t off = acked - back + rnd() % (back + 12000);
