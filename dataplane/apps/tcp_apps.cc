@@ -60,178 +60,6 @@ private:
     std::vector<std::uint32_t> free_;  // reserved at start; never grows past max_app_conns
 };
 
-class echo_app final : public tcp_handler {
-public:
-    explicit echo_app(tcp_stack& t) : tcp_(t) {}
-    void on_established(connection&) override {}
-    void on_data(connection& c, const rx_view& v) override {
-        // Copies the view into the send queue; a peer that outruns the queue is reset (this
-        // app has no receive-side flow control of its own).
-        std::uint8_t buf[2048];
-        std::uint32_t off = v.off;
-        std::uint32_t left = v.len;
-        while (left > 0) {
-            const std::uint32_t n = std::min<std::uint32_t>(left, sizeof(buf));
-            const void* p = rte_pktmbuf_read(v.m, off, n, buf);
-            if (tcp_.send(c, p, n) != n) {
-                rte_pktmbuf_free(v.m);
-                tcp_.abort(c);
-                return;
-            }
-            off += n;
-            left -= n;
-        }
-        rte_pktmbuf_free(v.m);
-    }
-    void on_peer_shutdown(connection& c) override { tcp_.close(c); }
-    void on_closed(connection&, close_reason) override {}
-
-private:
-    tcp_stack& tcp_;
-};
-
-class source_app final : public tcp_handler {
-public:
-    source_app(tcp_stack& t, std::uint64_t bytes) : tcp_(t), total_(bytes) {}
-    struct state {
-        std::uint32_t index = 0;
-        std::uint64_t sent = 0;
-    };
-    void on_established(connection& c) override {
-        state* st = slots_.take();
-        if (st == nullptr) {
-            tcp_.abort(c);
-            return;
-        }
-        c.user = st;
-        pump(c);
-    }
-    void on_data(connection&, const rx_view& v) override { rte_pktmbuf_free(v.m); }
-    void on_writable(connection& c) override { pump(c); }
-    void on_closed(connection& c, close_reason) override { release(c); }
-
-private:
-    void pump(connection& c) {
-        auto* st = static_cast<state*>(c.user);
-        std::uint8_t buf[2048];
-        while (st->sent < total_) {
-            const std::uint32_t n =
-                static_cast<std::uint32_t>(std::min<std::uint64_t>(total_ - st->sent, sizeof(buf)));
-            for (std::uint32_t i = 0; i < n; ++i) {
-                buf[i] = static_cast<std::uint8_t>((st->sent + i) % 251);
-            }
-            const std::uint32_t took = tcp_.send(c, buf, n);
-            st->sent += took;
-            if (took < n) {
-                return;  // on_writable resumes
-            }
-        }
-        release(c);
-        tcp_.close(c);
-    }
-    void release(connection& c) {
-        if (c.user != nullptr) {
-            slots_.give(static_cast<state*>(c.user));
-            c.user = nullptr;
-        }
-    }
-    tcp_stack& tcp_;
-    std::uint64_t total_;
-    slots<state> slots_;
-};
-
-class sink_app final : public tcp_handler {
-public:
-    explicit sink_app(tcp_stack& t) : tcp_(t) {}
-    struct state {
-        std::uint32_t index = 0;
-        std::uint64_t bytes = 0;
-        std::uint64_t hash = fnv1a64_init;
-    };
-    void on_established(connection& c) override {
-        state* st = slots_.take();
-        if (st == nullptr) {
-            tcp_.abort(c);
-            return;
-        }
-        c.user = st;
-    }
-    void on_data(connection& c, const rx_view& v) override {
-        auto* st = static_cast<state*>(c.user);
-        std::uint32_t skip = v.off;
-        std::uint32_t left = v.len;
-        for (rte_mbuf* s = v.m; s != nullptr && left > 0; s = s->next) {
-            if (skip >= s->data_len) {
-                skip -= s->data_len;
-                continue;
-            }
-            const std::uint32_t n = std::min<std::uint32_t>(left, s->data_len - skip);
-            st->hash = fnv1a64(st->hash, rte_pktmbuf_mtod_offset(s, const std::uint8_t*, skip), n);
-            st->bytes += n;
-            left -= n;
-            skip = 0;
-        }
-        rte_pktmbuf_free(v.m);
-    }
-    void on_peer_shutdown(connection& c) override {
-        auto* st = static_cast<state*>(c.user);
-        char line[64];
-        const int n = std::snprintf(line, sizeof(line), "%llu %016llx\n",
-                                    static_cast<unsigned long long>(st->bytes),
-                                    static_cast<unsigned long long>(st->hash));
-        (void)tcp_.send(c, line, static_cast<std::uint32_t>(n));
-        release(c);
-        tcp_.close(c);
-    }
-    void on_closed(connection& c, close_reason) override { release(c); }
-
-private:
-    void release(connection& c) {
-        if (c.user != nullptr) {
-            slots_.give(static_cast<state*>(c.user));
-            c.user = nullptr;
-        }
-    }
-    tcp_stack& tcp_;
-    slots<state> slots_;
-};
-
-class client_app final : public tcp_handler {
-public:
-    client_app(tcp_stack& t, const tcp_app_spec& spec) : tcp_(t), spec_(spec) {}
-    void connect(std::uint16_t port_id) {
-        // RFC 9293 §3.8.3: give up after 10 s rather than the SYN retry budget.
-        (void)tcp_.connect(port_id, spec_.addr, spec_.port, this, nullptr, 10'000);
-    }
-    void on_established(connection& c) override { pump(c); }
-    void on_data(connection&, const rx_view& v) override { rte_pktmbuf_free(v.m); }
-    void on_writable(connection& c) override { pump(c); }
-    void on_peer_shutdown(connection& c) override { tcp_.close(c); }
-    void on_closed(connection&, close_reason) override {}
-
-private:
-    void pump(connection& c) {
-        std::uint8_t buf[2048];
-        while (sent_ < spec_.bytes) {
-            const std::uint32_t n = static_cast<std::uint32_t>(
-                std::min<std::uint64_t>(spec_.bytes - sent_, sizeof(buf)));
-            for (std::uint32_t i = 0; i < n; ++i) {
-                buf[i] = static_cast<std::uint8_t>((sent_ + i) % 251);
-            }
-            const std::uint32_t took = tcp_.send(c, buf, n);
-            sent_ += took;
-            if (took < n) {
-                return;
-            }
-        }
-        tcp_.shutdown_write(c);  // half-close: the server answers after our FIN
-    }
-    tcp_stack& tcp_;
-    tcp_app_spec spec_;
-    std::uint64_t sent_ = 0;  // one connection per worker
-};
-
-
 // The source pattern (byte i = i % 251) is copied out of this table: `pattern_table[k + j]`
 // is the pattern byte at any stream offset o with o % 251 == k, for j up to chunk_bytes.
 constexpr std::uint32_t chunk_bytes = 2048;
@@ -285,28 +113,190 @@ std::uint32_t for_each_piece(const rx_view& v, Fn&& fn) {
     return done;
 }
 
-// tcp-http-source: one fixed response per connection, after the first request's header block.
-class http_source_app final : public tcp_handler {
+// Sends a stream from offset `sent` up to `total` in chunk_bytes pieces while the send queue
+// takes them: chunk(offset, n, buf) returns the n bytes at that offset (in buf or elsewhere).
+// `sent` advances by what was accepted; true when everything went out, false on a short send
+// (on_writable resumes).
+template <typename Chunk>
+bool send_stream(tcp_stack& tcp, connection& c, std::uint64_t& sent, std::uint64_t total,
+                 Chunk&& chunk) {
+    std::uint8_t buf[chunk_bytes];
+    while (sent < total) {
+        const auto n =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(total - sent, chunk_bytes));
+        const std::uint32_t took = tcp.send(c, chunk(sent, n, buf), n);
+        sent += took;
+        if (took < n) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The source pattern's n bytes at stream offset o.
+const std::uint8_t* pattern_at(std::uint64_t o, std::uint32_t, std::uint8_t*) {
+    return pattern_table.b.data() + o % 251;
+}
+
+// The per-connection plumbing of the apps that keep state: a slot from a fixed pool taken at
+// on_established (the connection is reset when none is left), found through connection::user,
+// given back exactly once (release() clears c.user), at the latest in on_closed.
+template <typename State>
+class slot_app : public tcp_handler {
 public:
-    http_source_app(tcp_stack& t, std::uint64_t bytes) : tcp_(t), bytes_(bytes) {
+    explicit slot_app(tcp_stack& t) : tcp_(t) {}
+    void on_established(connection& c) override { (void)attach(c); }
+    void on_closed(connection& c, close_reason) override { release(c); }
+
+protected:
+    // Takes a slot for `c`; nullptr (and `c` reset) when none is left.
+    State* attach(connection& c) {
+        State* st = slots_.take();
+        if (st == nullptr) {
+            tcp_.abort(c);
+            return nullptr;
+        }
+        c.user = st;
+        return st;
+    }
+    static State* state_of(const connection& c) { return static_cast<State*>(c.user); }
+    void release(connection& c) {
+        if (c.user != nullptr) {
+            slots_.give(state_of(c));
+            c.user = nullptr;
+        }
+    }
+    tcp_stack& tcp_;
+
+private:
+    slots<State> slots_;
+};
+
+class echo_app final : public tcp_handler {
+public:
+    explicit echo_app(tcp_stack& t) : tcp_(t) {}
+    void on_established(connection&) override {}
+    void on_data(connection& c, const rx_view& v) override {
+        // Copies the view into the send queue; a peer that outruns the queue is reset (this
+        // app has no receive-side flow control of its own).
+        std::uint8_t buf[2048];
+        std::uint32_t off = v.off;
+        std::uint32_t left = v.len;
+        while (left > 0) {
+            const std::uint32_t n = std::min<std::uint32_t>(left, sizeof(buf));
+            const void* p = rte_pktmbuf_read(v.m, off, n, buf);
+            if (tcp_.send(c, p, n) != n) {
+                rte_pktmbuf_free(v.m);
+                tcp_.abort(c);
+                return;
+            }
+            off += n;
+            left -= n;
+        }
+        rte_pktmbuf_free(v.m);
+    }
+    void on_peer_shutdown(connection& c) override { tcp_.close(c); }
+    void on_closed(connection&, close_reason) override {}
+
+private:
+    tcp_stack& tcp_;
+};
+
+struct source_state {
+    std::uint32_t index = 0;
+    std::uint64_t sent = 0;
+};
+
+class source_app final : public slot_app<source_state> {
+public:
+    source_app(tcp_stack& t, std::uint64_t bytes) : slot_app(t), total_(bytes) {}
+    void on_established(connection& c) override {
+        if (attach(c) != nullptr) {
+            pump(c);
+        }
+    }
+    void on_data(connection&, const rx_view& v) override { rte_pktmbuf_free(v.m); }
+    void on_writable(connection& c) override { pump(c); }
+
+private:
+    void pump(connection& c) {
+        if (send_stream(tcp_, c, state_of(c)->sent, total_, pattern_at)) {
+            release(c);
+            tcp_.close(c);
+        }
+    }
+    std::uint64_t total_;
+};
+
+struct sink_state {
+    std::uint32_t index = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t hash = fnv1a64_init;
+};
+
+class sink_app final : public slot_app<sink_state> {
+public:
+    explicit sink_app(tcp_stack& t) : slot_app(t) {}
+    void on_data(connection& c, const rx_view& v) override {
+        sink_state* st = state_of(c);
+        (void)for_each_piece(v, [&](const std::uint8_t* p, std::uint32_t n) {
+            st->hash = fnv1a64(st->hash, p, n);
+            st->bytes += n;
+            return n;
+        });
+        rte_pktmbuf_free(v.m);
+    }
+    void on_peer_shutdown(connection& c) override {
+        const sink_state* st = state_of(c);
+        char line[64];
+        const int n = std::snprintf(line, sizeof(line), "%llu %016llx\n",
+                                    static_cast<unsigned long long>(st->bytes),
+                                    static_cast<unsigned long long>(st->hash));
+        (void)tcp_.send(c, line, static_cast<std::uint32_t>(n));
+        release(c);
+        tcp_.close(c);
+    }
+};
+
+class client_app final : public tcp_handler {
+public:
+    client_app(tcp_stack& t, const tcp_app_spec& spec) : tcp_(t), spec_(spec) {}
+    void connect(std::uint16_t port_id) {
+        // RFC 9293 §3.8.3: give up after 10 s rather than the SYN retry budget.
+        (void)tcp_.connect(port_id, spec_.addr, spec_.port, this, nullptr, 10'000);
+    }
+    void on_established(connection& c) override { pump(c); }
+    void on_data(connection&, const rx_view& v) override { rte_pktmbuf_free(v.m); }
+    void on_writable(connection& c) override { pump(c); }
+    void on_peer_shutdown(connection& c) override { tcp_.close(c); }
+    void on_closed(connection&, close_reason) override {}
+
+private:
+    void pump(connection& c) {
+        if (send_stream(tcp_, c, sent_, spec_.bytes, pattern_at)) {
+            tcp_.shutdown_write(c);  // half-close: the server answers after our FIN
+        }
+    }
+    tcp_stack& tcp_;
+    tcp_app_spec spec_;
+    std::uint64_t sent_ = 0;  // one connection per worker
+};
+
+// tcp-http-source: one fixed response per connection, after the first request's header block.
+struct http_source_state {
+    std::uint32_t index = 0;
+    std::uint8_t match = 0;  // scan_head_end state; 4 once the request head is complete
+    std::uint64_t sent = 0;  // stream offset: response head, then the pattern
+};
+
+class http_source_app final : public slot_app<http_source_state> {
+public:
+    http_source_app(tcp_stack& t, std::uint64_t bytes) : slot_app(t), bytes_(bytes) {
         head_ = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
                 std::to_string(bytes) + "\r\nConnection: close\r\n\r\n";
     }
-    struct state {
-        std::uint32_t index = 0;
-        std::uint8_t match = 0;  // scan_head_end state; 4 once the request head is complete
-        std::uint64_t sent = 0;  // stream offset: response head, then the pattern
-    };
-    void on_established(connection& c) override {
-        state* st = slots_.take();
-        if (st == nullptr) {
-            tcp_.abort(c);
-            return;
-        }
-        c.user = st;
-    }
     void on_data(connection& c, const rx_view& v) override {
-        auto* st = static_cast<state*>(c.user);
+        http_source_state* st = state_of(c);
         if (st != nullptr && st->match < 4) {
             (void)for_each_piece(v, [&](const std::uint8_t* p, std::uint32_t n) {
                 return scan_head_end(st->match, p, n);
@@ -318,86 +308,66 @@ public:
         rte_pktmbuf_free(v.m);  // a request body or a second request is ignored
     }
     void on_writable(connection& c) override {
-        if (c.user != nullptr && static_cast<state*>(c.user)->match == 4) {
+        if (c.user != nullptr && state_of(c)->match == 4) {
             pump(c);
         }
     }
     void on_peer_shutdown(connection& c) override {
-        auto* st = static_cast<state*>(c.user);
+        const http_source_state* st = state_of(c);
         if (st != nullptr && st->match < 4) {  // no request: nothing to answer
             release(c);
             tcp_.close(c);
         }
     }
-    void on_closed(connection& c, close_reason) override { release(c); }
 
 private:
     void pump(connection& c) {
-        auto* st = static_cast<state*>(c.user);
         const std::uint64_t hlen = head_.size();
-        const std::uint64_t total = hlen + bytes_;
-        std::uint8_t buf[chunk_bytes];
-        while (st->sent < total) {
-            const std::uint32_t n = static_cast<std::uint32_t>(
-                std::min<std::uint64_t>(total - st->sent, chunk_bytes));
-            const std::uint8_t* p;
-            if (st->sent >= hlen) {
-                p = pattern_table.b.data() + (st->sent - hlen) % 251;
-            } else {
-                for (std::uint32_t i = 0; i < n; ++i) {
-                    const std::uint64_t o = st->sent + i;
-                    buf[i] = o < hlen ? static_cast<std::uint8_t>(head_[o])
-                                      : static_cast<std::uint8_t>((o - hlen) % 251);
-                }
-                p = buf;
+        const auto chunk = [&](std::uint64_t o, std::uint32_t n, std::uint8_t* buf) {
+            if (o >= hlen) {
+                return pattern_at(o - hlen, n, buf);
             }
-            const std::uint32_t took = tcp_.send(c, p, n);
-            st->sent += took;
-            if (took < n) {
-                return;  // on_writable resumes
+            for (std::uint32_t i = 0; i < n; ++i, ++o) {  // the head, then the pattern
+                buf[i] = o < hlen ? static_cast<std::uint8_t>(head_[o])
+                                  : static_cast<std::uint8_t>((o - hlen) % 251);
             }
-        }
-        release(c);
-        tcp_.close(c);
-    }
-    void release(connection& c) {
-        if (c.user != nullptr) {
-            slots_.give(static_cast<state*>(c.user));
-            c.user = nullptr;
+            return static_cast<const std::uint8_t*>(buf);
+        };
+        if (send_stream(tcp_, c, state_of(c)->sent, hlen + bytes_, chunk)) {
+            release(c);
+            tcp_.close(c);
         }
     }
-    tcp_stack& tcp_;
     std::uint64_t bytes_;
     std::string head_;  // built once at start
-    slots<state> slots_;
 };
 
 // tcp-http-sink: one PUT/POST per connection; answers with the body's length and SHA-256.
-class http_sink_app final : public tcp_handler {
+constexpr std::uint32_t max_http_head = 2048;  // request head bytes kept per connection
+
+struct http_sink_state {
+    std::uint32_t index = 0;
+    std::uint8_t match = 0;  // scan_head_end state
+    bool answered = false;
+    std::uint32_t head_len = 0;
+    std::uint64_t left = 0;   // body bytes still expected
+    std::uint64_t bytes = 0;  // body bytes hashed
+    SHA256_CTX sha{};
+    std::array<char, max_http_head> head{};
+};
+
+class http_sink_app final : public slot_app<http_sink_state> {
 public:
-    explicit http_sink_app(tcp_stack& t) : tcp_(t) {}
-    static constexpr std::uint32_t max_head = 2048;  // request head bytes kept per connection
-    struct state {
-        std::uint32_t index = 0;
-        std::uint8_t match = 0;      // scan_head_end state
-        bool answered = false;
-        std::uint32_t head_len = 0;
-        std::uint64_t left = 0;      // body bytes still expected
-        std::uint64_t bytes = 0;     // body bytes hashed
-        SHA256_CTX sha{};
-        std::array<char, max_head> head{};
-    };
+    using state = http_sink_state;
+    static constexpr std::uint32_t max_head = max_http_head;
+    explicit http_sink_app(tcp_stack& t) : slot_app(t) {}
     void on_established(connection& c) override {
-        state* st = slots_.take();
-        if (st == nullptr) {
-            tcp_.abort(c);
-            return;
+        if (state* st = attach(c)) {
+            SHA256_Init(&st->sha);
         }
-        SHA256_Init(&st->sha);
-        c.user = st;
     }
     void on_data(connection& c, const rx_view& v) override {
-        auto* st = static_cast<state*>(c.user);
+        state* st = state_of(c);
         if (st == nullptr || st->answered) {
             rte_pktmbuf_free(v.m);
             return;
@@ -429,13 +399,12 @@ public:
         rte_pktmbuf_free(v.m);
     }
     void on_peer_shutdown(connection& c) override {
-        auto* st = static_cast<state*>(c.user);
+        state* st = state_of(c);
         if (st != nullptr && !st->answered) {
             answer(c, *st, "400 Bad Request", "body ended early\n");
         }
         tcp_.close(c);
     }
-    void on_closed(connection& c, close_reason) override { release(c); }
 
 private:
     // The head is complete: check it, maybe say 100 Continue. False when already answered.
@@ -484,14 +453,6 @@ private:
         st.answered = true;
         tcp_.shutdown_write(c);  // the peer's FIN then closes (on_peer_shutdown)
     }
-    void release(connection& c) {
-        if (c.user != nullptr) {
-            slots_.give(static_cast<state*>(c.user));
-            c.user = nullptr;
-        }
-    }
-    tcp_stack& tcp_;
-    slots<state> slots_;
 };
 
 bool ieq(std::string_view a, std::string_view b) {

@@ -225,6 +225,52 @@ void feed_new_bytes(byte_chain& q, std::uint32_t pos, Pump&& pump, Alive&& alive
     }
 }
 
+// Backpressure (docs/tcp.md "Receive flow control"; the same scheme as l4_session.cc): when the
+// connection a frame goes to has a full send queue, stop reading from the side that feeds it,
+// so its TCP window closes instead of the gateway queueing the stream. Client frames may go to
+// any of the session's upstreams, so the client is read again only when none of them is full;
+// every upstream feeds the one client connection, so a full client queue pauses each upstream
+// that brings more, and the client's on_writable resumes them all. Per session and direction
+// at most about one send queue (snd_buffer) per connection written to, one receive window
+// (rcv_buffer) per connection read from and one frame being decoded are held.
+
+// A slot is full when its send queue is (send_space 0: at or past snd_buffer until it drains
+// to half), or, while it connects, when the frames waiting for it reach snd_buffer.
+bool slot_full(gateway& gw, const binary_session::up_slot& up) noexcept {
+    if (up.u == nullptr) {
+        return false;
+    }
+    if (up.connected) {
+        return up.u->c != nullptr && gw.tcp().send_space(*up.u->c) == 0;
+    }
+    return up.pending.size() >= gw.tcp().params().snd_buffer;
+}
+
+bool any_slot_full(binary_session& s) noexcept {
+    for (const auto& up : s.ups) {
+        if (slot_full(*s.gw, up)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// After client frames went out: hold the client while an upstream is full.
+void push_back_client_if_full(binary_session& s) noexcept {
+    if (s.c != nullptr && any_slot_full(s)) {
+        s.gw->tcp().pause_recv(*s.c);
+    }
+}
+
+// After an upstream drained, connected or went away: read the client again unless another
+// upstream is still full. resume_recv delivers what was held at once (binary_on_data), which
+// may pause the client again or end the session.
+void resume_client_unless_full(binary_session& s) noexcept {
+    if (s.c != nullptr && !any_slot_full(s)) {
+        s.gw->tcp().resume_recv(*s.c);
+    }
+}
+
 void maybe_done(binary_session& s) noexcept {
     if (!s.client_fin) {
         return;
@@ -284,6 +330,7 @@ void binary_on_data(gateway& gw, conn_base* b, connection& c, const net::tcp::rx
             return pump_client(s, seg, o, n);
         },
         [&] { return s.c != nullptr; });
+    push_back_client_if_full(s);
 }
 
 void binary_peer_shutdown(gateway& gw, conn_base* b, connection& c) noexcept {
@@ -322,6 +369,8 @@ void binary_upstream_connected(gateway& gw, conn_base* b, upstream_conn& u) noex
     if (s.client_fin) {
         gw.tcp().shutdown_write(*u.c);
     }
+    push_back_client_if_full(s);   // still full after the flush, or another one is ...
+    resume_client_unless_full(s);  // ... else read the client paused while this one connected
 }
 
 void binary_upstream_data(gateway& gw, conn_base* b, upstream_conn& u,
@@ -343,6 +392,30 @@ void binary_upstream_data(gateway& gw, conn_base* b, upstream_conn& u,
             return pump_upstream(s, *up, seg, o, n);
         },
         [&] { return s.c != nullptr && up->u != nullptr; });
+    if (s.c != nullptr && up->u != nullptr && up->u->c != nullptr &&
+        gw.tcp().send_space(*s.c) == 0) {
+        gw.tcp().pause_recv(*up->u->c);  // the client's queue is full: hold this backend
+    }
+}
+
+void binary_down_writable(gateway& gw, conn_base* b) noexcept {
+    binary_session& s = as_bin(b);
+    // The client's send queue drained: read every backend again. Each resume_recv delivers
+    // what that backend's connection held (binary_upstream_data), which may pause it again or
+    // end the session (then every slot is empty and s.c is null).
+    for (auto& up : s.ups) {
+        if (s.c == nullptr) {
+            return;
+        }
+        if (up.u != nullptr && up.u->c != nullptr) {
+            gw.tcp().resume_recv(*up.u->c);
+        }
+    }
+}
+
+void binary_upstream_writable(gateway& gw, conn_base* b, upstream_conn& u) noexcept {
+    (void)gw, (void)u;
+    resume_client_unless_full(as_bin(b));
 }
 
 void binary_upstream_fin(gateway& gw, conn_base* b, upstream_conn& u) noexcept {
@@ -371,6 +444,7 @@ void binary_upstream_closed(gateway& gw, conn_base* b, upstream_conn& u,
         up->fin = true;
     }
     maybe_done(s);
+    resume_client_unless_full(s);  // this slot may have been the full one (s.c null if done)
 }
 
 void binary_release_all(gateway& gw) noexcept {

@@ -274,7 +274,7 @@ void gateway::on_data(connection& c, const net::tcp::rx_view& v) {
 }
 
 // Backpressure: a send queue drained after it was full; the session resumes reading the side
-// that feeds it (l4_session.cc, http_session.cc bodies). Binary sessions do not pause.
+// that feeds it (l4_session.cc, http_session.cc bodies, binary_session.cc).
 void gateway::on_writable(connection& c) {
     auto* b = static_cast<conn_base*>(c.user);
     if (b == nullptr) {
@@ -284,12 +284,16 @@ void gateway::on_writable(connection& c) {
         l4_down_writable(*static_cast<l4_session*>(b));
     } else if (b->kind == conn_kind::http) {
         http_down_writable(*static_cast<http_session*>(b));
+    } else if (b->kind == conn_kind::binary) {
+        binary_down_writable(*this, b);
     } else if (b->kind == conn_kind::upstream) {
         auto* u = static_cast<upstream_conn*>(b);
         if (u->owner != nullptr && u->owner->kind == conn_kind::tcp) {
             l4_upstream_writable(*static_cast<l4_session*>(u->owner), *u);
         } else if (u->owner != nullptr && u->owner->kind == conn_kind::http) {
             http_upstream_writable(*static_cast<http_session*>(u->owner), *u);
+        } else if (u->owner != nullptr && u->owner->kind == conn_kind::binary) {
+            binary_upstream_writable(*this, u->owner, *u);
         }
     }
 }

@@ -1,13 +1,14 @@
 // Seeds for fuzz_dp_config: port specs and config files, valid and broken.
-#include <cstdio>
-#include <fstream>
-#include <string>
+// Usage: gen_dp_config_seeds DIR   (DIR is created if missing)
+#include <cstring>
 #include <utility>
 #include <vector>
 
+#include "seed_dir.hh"
+
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    auto dir = sluice::test::seed_dir::open(argc, argv);
+    if (!dir) {
         return 2;
     }
     const std::vector<std::pair<const char*, const char*>> seeds = {
@@ -21,12 +22,9 @@ int main(int argc, char** argv) {
                       "stats: {file: /tmp/x.json, interval: 10}\n"},
         {"yaml_bad", "ports:\n  - dev: x\n    address: 1.2.3.4/24\n    vlan: 3\n"},
     };
+    bool ok = true;
     for (const auto& [name, text] : seeds) {
-        std::ofstream f(std::string(argv[1]) + "/" + name, std::ios::binary);
-        f << text;
-        if (!f) {
-            return 1;
-        }
+        ok &= dir->write(name, text, std::strlen(text));
     }
-    return 0;
+    return dir->finish(ok);
 }

@@ -32,9 +32,9 @@ public:
     }
 
     // Writes DIR/name; false (after printing why) if it could not.
-    bool write(const std::string& name, const void* bytes, std::size_t len) {
+    bool write(const std::string& name, const void* data, std::size_t len) {
         std::ofstream out(dir_ / name, std::ios::binary | std::ios::trunc);
-        out.write(static_cast<const char*>(bytes), static_cast<std::streamsize>(len));
+        out.write(static_cast<const char*>(data), static_cast<std::streamsize>(len));
         if (!out) {
             std::fprintf(stderr, "%s: cannot write %s/%s\n", tool_.c_str(), dir_.c_str(),
                          name.c_str());

@@ -3,7 +3,9 @@
 // reactions are a case table; multi-step scenarios are tests of their own.
 #include <gtest/gtest.h>
 
-#include "tcp_harness.hh"
+#include <optional>
+
+#include "tcp_test_helpers.hh"
 
 namespace sluice::test {
 namespace {
@@ -320,16 +322,26 @@ TEST(tcp_conn, send_is_segmented_by_mss_and_limited_by_initial_window) {
 
 // Segments are assembled from several queued mbufs; piece boundaries at odd offsets must
 // still give a correct checksum (the harness verifies every checksum).
-class tcp_tx_modes : public ::testing::TestWithParam<tcp::tcp_params::tx_mode> {};
+// Each test starts from an accepted connection (window scaling on) in the tx mode under test
+// whose peer advertised a zero window, so what the application sends stays queued.
+class tcp_tx_modes : public ::testing::TestWithParam<tcp::tcp_params::tx_mode> {
+protected:
+    void SetUp() override {
+        tcp::tcp_params p;
+        p.tx = GetParam();
+        h_.emplace(p);
+        h_->listen();
+        h_->send(S, 1000, 0, {}, harness::syn_opts());
+        iss_ = h_->out().at(0).seq;
+        h_->send(A, 1001, iss_ + 1, {}, {}, 0);
+    }
+    std::optional<harness> h_;
+    std::uint32_t iss_ = 0;
+};
 
 TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
-    tcp::tcp_params p;
-    p.tx = GetParam();
-    harness h(p);
-    h.listen();
-    h.send(S, 1000, 0, {}, harness::syn_opts());
-    const std::uint32_t iss = h.out().at(0).seq;
-    h.send(A, 1001, iss + 1, {}, {}, 0);  // zero window: everything stays queued
+    harness& h = *h_;
+    const std::uint32_t iss = iss_;
     const bytes a = payload_of(101, 3), b = payload_of(3001, 4);
     h.tcp->send(*h.app.conn, a.data(), 101);
     h.tcp->send(*h.app.conn, b.data(), 3001);
@@ -349,13 +361,8 @@ TEST_P(tcp_tx_modes, segment_spanning_queued_mbufs_at_odd_offsets_is_intact) {
 // Small segments are copied into the header mbuf in both modes (tcp_output.cc copy_max_bytes);
 // one gathered from several small queued mbufs at odd sizes must arrive intact.
 TEST_P(tcp_tx_modes, small_segment_gathered_from_several_queued_mbufs_is_intact) {
-    tcp::tcp_params p;
-    p.tx = GetParam();
-    harness h(p);
-    h.listen();
-    h.send(S, 1000, 0, {}, harness::syn_opts());
-    const std::uint32_t iss = h.out().at(0).seq;
-    h.send(A, 1001, iss + 1, {}, {}, 0);  // zero window: everything stays queued
+    harness& h = *h_;
+    const std::uint32_t iss = iss_;
     const bytes a = payload_of(7, 5), b = payload_of(11, 6), c = payload_of(13, 7);
     h.tcp->send(*h.app.conn, a.data(), 7);
     h.tcp->send(*h.app.conn, b.data(), 11);
@@ -456,18 +463,13 @@ TEST(tcp_conn, three_duplicate_acks_trigger_fast_retransmit) {
 TEST(tcp_conn, sack_recovery_retransmits_the_hole_on_third_sack_whatever_the_window) {
     harness h;
     const std::uint32_t iss = h.handshake();
-    const bytes d = payload_of(8 * 1460);
-    h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size()));
-    ASSERT_EQ(h.out().size(), 8U);
+    ASSERT_NO_FATAL_FAILURE(send_full_segments(h, 8));
     const std::uint32_t base = iss + 1;
     h.send(A, 1001, base + 1460);  // segment 1 arrived; segment 2 is lost
     (void)h.out();                 // (slow start sends more new data)
     for (std::uint32_t k = 1; k <= 3; ++k) {
-        std::array<tcp::sack_block, 1> blk{{{base + 2 * 1460, base + (2 + k) * 1460}}};
-        std::array<std::uint8_t, tcp::max_option_bytes> b{};
-        const std::size_t n = tcp::build_segment_options(b, false, 0, 0, blk);
         // Each ACK also changes the window, which would disqualify an RFC 5681 duplicate.
-        h.send(A, 1001, base + 1460, {}, bytes(b.begin(), b.begin() + static_cast<long>(n)),
+        h.send(A, 1001, base + 1460, {}, sack_opt({{base + 2 * 1460, base + (2 + k) * 1460}}),
                static_cast<std::uint16_t>(60000 + k));
     }
     const auto o = h.out();
@@ -539,10 +541,7 @@ TEST(tcp_conn, keepalive_probes_an_idle_peer_and_resets_when_unanswered) {
     EXPECT_EQ(h.out().size(), 2U);
     EXPECT_EQ(h.counted(event::tcp_keepalive_probe), 3U);
     h.advance_ms(100);
-    o = h.out();
-    ASSERT_EQ(o.size(), 1U);
-    EXPECT_EQ(o[0].flags & R, R);
-    EXPECT_EQ(h.app.events.back(), "closed:timeout");
+    expect_timeout_reset(h);
 }
 
 TEST(tcp_conn, data_sent_on_an_idle_keepalive_connection_gets_a_normal_rto) {
@@ -803,13 +802,7 @@ TEST(tcp_conn_random, random_segments_never_crash_and_leak_nothing) {
     {
         harness h;
         const std::uint32_t iss = h.handshake();
-        std::uint64_t x = 0x9e3779b97f4a7c15ULL;  // xorshift64*, fixed seed: reproducible
-        auto rnd = [&x] {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            return static_cast<std::uint32_t>((x * 0x2545f4914f6cdd1dULL) >> 32);
-        };
+        xorshift64s rnd{0x9e3779b97f4a7c15ULL};  // fixed seed: reproducible
         for (int i = 0; i < 20000; ++i) {
             const std::uint32_t r = rnd();
             const std::uint8_t flags = static_cast<std::uint8_t>(rnd() & 0x3f);

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "../../examples/tcp_echo/echo_handler.hh"
-#include "tcp_harness.hh"
+#include "tcp_test_helpers.hh"
 
 namespace sluice::test {
 namespace {
@@ -18,13 +18,6 @@ tcp::tcp_params small_buffer(std::uint32_t bytes = 8000) {
     tcp::tcp_params p;
     p.rcv_buffer = bytes;
     return p;
-}
-
-bytes sack_opt(std::initializer_list<tcp::sack_block> blocks) {
-    std::vector<tcp::sack_block> v(blocks);
-    std::array<std::uint8_t, tcp::max_option_bytes> b{};
-    const std::size_t n = tcp::build_segment_options(b, false, 0, 0, v);
-    return bytes(b.begin(), b.begin() + static_cast<long>(n));
 }
 
 // ---- Receive window ----
@@ -53,12 +46,7 @@ TEST(tcp_flow, zero_window_probe_is_answered_and_resume_delivers_all_then_update
     harness h(small_buffer());
     const std::uint32_t iss = h.handshake();
     h.tcp->pause_recv(*h.app.conn);
-    bytes sent;
-    for (std::uint32_t i = 0; i < 8; ++i) {
-        const bytes d = payload_of(1000, static_cast<std::uint8_t>(i));
-        h.send(A, 1001 + i * 1000, iss + 1, d);
-        append(sent, d);
-    }
+    const bytes sent = send_peer_segments(h, iss + 1, 8, 1000);
     (void)h.out();
     // The peer's probe: one byte beyond the zero window. Dropped, answered with the window.
     h.send(A, 9001, iss + 1, payload_of(1, 9));
@@ -213,12 +201,7 @@ TEST(tcp_flow, small_segments_are_coalesced_while_held) {
     const std::uint32_t iss = h.handshake();
     const unsigned before = h.env.in_use();
     h.tcp->pause_recv(*h.app.conn);
-    bytes sent;
-    for (std::uint32_t i = 0; i < 200; ++i) {
-        const bytes d = payload_of(10, static_cast<std::uint8_t>(i));
-        h.send(A, 1001 + i * 10, iss + 1, d);
-        append(sent, d);
-    }
+    const bytes sent = send_peer_segments(h, iss + 1, 200, 10);
     (void)h.out();
     // 2000 bytes in 200 segments fit in one or two mbufs.
     EXPECT_LE(h.env.in_use(), before + 2);
@@ -278,14 +261,8 @@ TEST(tcp_flow, random_segments_with_random_pauses_deliver_the_exact_stream) {
         harness h(small_buffer());
         const std::uint32_t iss = h.handshake();
         const bytes stream = payload_of(60000, 7);
-        std::uint64_t x = 0x2545f4914f6cdd1dULL;  // xorshift64*, fixed seed: reproducible
-        auto rnd = [&x] {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            return static_cast<std::uint32_t>((x * 0x2545f4914f6cdd1dULL) >> 32);
-        };
-        std::uint32_t acked = 0;  // stream bytes the stack has ACKed
+        xorshift64s rnd{0x2545f4914f6cdd1dULL};  // fixed seed: reproducible
+        std::uint32_t acked = 0;                 // stream bytes the stack has ACKed
         for (int i = 0; i < 20000 && acked < stream.size(); ++i) {
             const std::uint32_t back = std::min<std::uint32_t>(acked, 2000);
             const std::uint32_t off = acked - back + rnd() % (back + 12000);
@@ -373,10 +350,7 @@ TEST(tcp_flow, unanswered_persist_probes_give_up_after_data_retries) {
     EXPECT_EQ(h.out().size(), 3U);
     EXPECT_NE(h.app.conn, nullptr);
     h.advance_ms(8000);  // the fourth would exceed data_retries
-    const auto o = h.out();
-    ASSERT_EQ(o.size(), 1U);
-    EXPECT_EQ(o[0].flags & R, R);
-    EXPECT_EQ(h.app.events.back(), "closed:timeout");
+    expect_timeout_reset(h);
 }
 
 // ---- D-SACK (RFC 2883) ----
@@ -431,9 +405,7 @@ TEST(tcp_flow, dsack_comes_first_and_out_of_order_blocks_follow) {
 TEST(tcp_flow, received_dsack_blocks_are_counted_not_taken_as_loss) {
     harness h;
     const std::uint32_t iss = h.handshake();
-    const bytes d = payload_of(8 * 1460);
-    h.tcp->send(*h.app.conn, d.data(), static_cast<std::uint32_t>(d.size()));
-    ASSERT_EQ(h.out().size(), 8U);
+    ASSERT_NO_FATAL_FAILURE(send_full_segments(h, 8));
     const std::uint32_t base = iss + 1;
     h.send(A, 1001, base + 2 * 1460);
     (void)h.out();
@@ -493,12 +465,7 @@ TEST(tcp_echo_example, echoes_and_pushes_back_on_a_peer_that_does_not_read) {
     ASSERT_EQ(echo.accepted(), 1U);
     tcp::connection* c = conn_of(h);
     ASSERT_NE(c, nullptr);
-    bytes sent;
-    for (std::uint32_t i = 0; i < 12; ++i) {
-        const bytes d = payload_of(1000, static_cast<std::uint8_t>(i));
-        h.send(A, 1001 + i * 1000, iss + 1, d, {}, 0);
-        append(sent, d);
-    }
+    const bytes sent = send_peer_segments(h, iss + 1, 12, 1000, 0);
     auto o = h.out();
     ASSERT_FALSE(o.empty());
     for (const auto& seg : o) {

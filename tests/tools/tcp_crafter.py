@@ -98,24 +98,35 @@ class Peer:
         self.send("A", window=window)
         return r[1]
 
-    def echo(self, data, timeout=3.0):
-        """Sends data at the current sequence number and collects the echo (ACKing it)."""
-        self.ts += 1
-        self.send("PA", data)
-        self.seq += len(data)
+    def collect(self, n, timeout, overlap=False):
+        """Receives in-order payload until n bytes, or `timeout` seconds, ACKing each new piece.
+        With `overlap`, a segment that starts inside what we already have (a probe byte we
+        kept) gives its new part; otherwise only segments at RCV.NXT count."""
         got = b""
         deadline = time.monotonic() + timeout
-        while len(got) < len(data) and time.monotonic() < deadline:
+        while len(got) < n and time.monotonic() < deadline:
             r = self.recv(timeout=deadline - time.monotonic(), want=lambda t: len(t.payload) > 0)
             if r is None:
                 break
             tcp = r[1]
             if tcp.seq == self.ack:
-                got += bytes(tcp.payload)
-                self.ack += len(tcp.payload)
-                self.ts += 1
-                self.send("A")
+                new = bytes(tcp.payload)
+            elif overlap and tcp.seq < self.ack < tcp.seq + len(tcp.payload):
+                new = bytes(tcp.payload)[self.ack - tcp.seq:]
+            else:
+                continue
+            got += new
+            self.ack += len(new)
+            self.ts += 1
+            self.send("A")
         return got
+
+    def echo(self, data, timeout=3.0):
+        """Sends data at the current sequence number and collects the echo (ACKing it)."""
+        self.ts += 1
+        self.send("PA", data)
+        self.seq += len(data)
+        return self.collect(len(data), timeout)
 
     def drain(self):
         while not self.q.empty():
@@ -185,25 +196,7 @@ def zero_window(p, probes_wanted=4):
     # Open the window: the data must come now.
     p.ts += 1
     p.send("A", window=65535)
-    got = b""
-    deadline = time.monotonic() + 10
-    while len(got) < len(data) and time.monotonic() < deadline:
-        r = p.recv(timeout=deadline - time.monotonic(), want=lambda t: len(t.payload) > 0)
-        if r is None:
-            break
-        tcp = r[1]
-        if tcp.seq == p.ack:
-            got += bytes(tcp.payload)
-            p.ack += len(tcp.payload)
-            p.ts += 1
-            p.send("A")
-        elif tcp.seq < p.ack and tcp.seq + len(tcp.payload) > p.ack:
-            # Starts inside what we have (a probe byte we kept): take the new part.
-            new = bytes(tcp.payload)[p.ack - tcp.seq:]
-            got += new
-            p.ack += len(new)
-            p.ts += 1
-            p.send("A")
+    got = p.collect(len(data), 10, overlap=True)  # may start inside a probe byte we kept
     return {"acked_data": got_ack, "probes": len(probes), "gaps": gaps,
             "probe_lens": [x["len"] for x in probes], "delivered": len(got),
             "intact": got == data[:len(got)]}
