@@ -87,6 +87,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_blk4_pf SEC(".maps");
 
+/* Exact host sets of partly blocked IPv4 /24s (ABI 4, layout in the ABI header). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_XDP_HOSTS4_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_hosts4_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_blk4_hosts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_XDP_PF6_WORDS);

@@ -1,8 +1,11 @@
-// The block-list pre-filter (ebpf/loader/block_prefilter.cc, sl_blk4_pf / sl_blk6_pf): a
-// case table of block/unblock sequences, each followed by probes that check both the
-// program's verdict (BPF_PROG_TEST_RUN) and, for IPv4, the /24's pre-filter state read back
-// from the pinned bitmap, which shows whether the program decides without the LPM trie
-// (none, FULL) or asks it (PART). Root and bpffs; skips otherwise.
+// The block-list pre-filter (ebpf/loader/block_prefilter.cc, sl_blk4_pf / sl_blk6_pf) and the
+// exact host table of partly blocked IPv4 /24s (sl_blk4_hosts): a case table of
+// block/unblock sequences, each followed by probes that check both the program's verdict
+// (BPF_PROG_TEST_RUN) and, for IPv4, the /24's pre-filter state read back from the pinned
+// bitmap (none, FULL, or PART) and the /24's slot in the pinned host table (present with the
+// probed host's bit equal to the verdict exactly when PART). Plus: the program decides a PART
+// /24 from the table without the trie, and a full table bucket falls back to the trie.
+// Root and bpffs; skips otherwise.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <unistd.h>
@@ -66,8 +69,8 @@ const std::vector<prefilter_case>& cases() {
         {"overlap_short_and_long_both_present",
          {"100.0.0.0/8", "100.1.2.0/25"},
          {},
-         {{"100.1.2.3", true, full | part},
-          {"100.1.2.200", true, full | part},
+         {{"100.1.2.3", true, full},
+          {"100.1.2.200", true, full},
           {"100.2.0.1", true, full}}},
         {"deleting_the_short_of_two_overlapping_keeps_the_long",
          {"100.0.0.0/8", "100.1.2.0/25"},
@@ -85,6 +88,66 @@ const std::vector<prefilter_case>& cases() {
          {"100.0.0.0/8", "100.1.2.0/25"},
          {"100.0.0.0/8", "100.1.2.0/25"},
          {{"100.1.2.3", false, none}, {"100.2.0.1", false, none}}},
+        {"slash22_and_slash28_inside_both_present",
+         {"100.70.4.0/22", "100.70.5.16/28"},
+         {},
+         {{"100.70.5.20", true, full},
+          {"100.70.5.15", true, full},
+          {"100.70.7.255", true, full},
+          {"100.70.8.0", false, none}}},
+        {"deleting_the_slash22_keeps_the_slash28_exactly",
+         {"100.70.4.0/22", "100.70.5.16/28"},
+         {"100.70.4.0/22"},
+         {{"100.70.5.16", true, part},
+          {"100.70.5.31", true, part},
+          {"100.70.5.15", false, part},
+          {"100.70.5.32", false, part},
+          {"100.70.4.1", false, none},
+          {"100.70.7.255", false, none}}},
+        {"deleting_the_slash28_keeps_the_slash22",
+         {"100.70.4.0/22", "100.70.5.16/28"},
+         {"100.70.5.16/28"},
+         {{"100.70.5.20", true, full},
+          {"100.70.4.0", true, full},
+          {"100.70.7.255", true, full},
+          {"100.70.8.0", false, none}}},
+        {"hosts_and_a_slash30_share_one_slash24_entry",
+         {"198.18.20.1/32", "198.18.20.7/32", "198.18.20.64/30"},
+         {},
+         {{"198.18.20.1", true, part},
+          {"198.18.20.2", false, part},
+          {"198.18.20.7", true, part},
+          {"198.18.20.63", false, part},
+          {"198.18.20.64", true, part},
+          {"198.18.20.67", true, part},
+          {"198.18.20.68", false, part}}},
+        {"removing_one_host_restores_it_and_keeps_its_neighbour",
+         {"198.18.20.1/32", "198.18.20.7/32"},
+         {"198.18.20.7/32"},
+         {{"198.18.20.1", true, part}, {"198.18.20.7", false, part}}},
+        {"removing_the_last_host_clears_the_entry",
+         {"198.18.20.1/32"},
+         {"198.18.20.1/32"},
+         {{"198.18.20.1", false, none}}},
+        {"first_and_last_host_of_each_word",
+         {"198.18.22.0/32", "198.18.22.63/32", "198.18.22.64/32", "198.18.22.255/32"},
+         {},
+         {{"198.18.22.0", true, part},
+          {"198.18.22.1", false, part},
+          {"198.18.22.62", false, part},
+          {"198.18.22.63", true, part},
+          {"198.18.22.64", true, part},
+          {"198.18.22.65", false, part},
+          {"198.18.22.254", false, part},
+          {"198.18.22.255", true, part}}},
+        {"a_slash24_over_blocked_hosts_makes_it_full",
+         {"198.18.21.5/32", "198.18.21.0/24"},
+         {},
+         {{"198.18.21.5", true, full}, {"198.18.21.6", true, full}}},
+        {"removing_the_slash24_over_blocked_hosts_restores_the_hosts",
+         {"198.18.21.5/32", "198.18.21.0/24"},
+         {"198.18.21.0/24"},
+         {{"198.18.21.5", true, part}, {"198.18.21.6", false, part}}},
         {"v6_slash48",
          {"2001:db8:1::/48"},
          {},
@@ -137,6 +200,27 @@ protected:
     }
 };
 
+// a's /24 in the pinned sl_blk4_hosts: -1 when it has no slot, else a's host bit (0 or 1).
+int hosts4_state(const std::string& pin_root, const ip_addr& a) {
+    const int fd = bpf_obj_get((pin_root + "/sl_blk4_hosts").c_str());
+    EXPECT_GE(fd, 0);
+    std::uint32_t host = 0;
+    std::memcpy(&host, &a.bytes[12], 4);
+    host = ntohl(host);
+    const std::uint32_t idx = host >> 8;
+    const std::uint32_t bucket = sluice_xdp_hosts4_bucket_of(idx);
+    sluice_xdp_hosts4_bucket b{};
+    EXPECT_EQ(bpf_map_lookup_elem(fd, &bucket, &b), 0);
+    close(fd);
+    for (int s = 0; s < SLUICE_XDP_HOSTS4_SLOTS; ++s) {
+        if (b.key[s] == idx + 1) {
+            const std::uint32_t h = host & 0xff;
+            return static_cast<int>((b.bits[s][h >> 6] >> (h & 63)) & 1);
+        }
+    }
+    return -1;
+}
+
 const prefilter_case& case_named(const std::string& n) {
     for (const auto& c : cases()) {
         if (n == c.name) {
@@ -165,6 +249,9 @@ TEST_P(block_prefilter, verdicts_and_bitmap_follow_the_trie) {
         EXPECT_EQ(o.action, p.blocked ? XDP_DROP : XDP_PASS) << p.src;
         if (p.pf_state != v6_probe) {
             EXPECT_EQ(pf4_state(a), p.pf_state) << p.src;
+            // PART: the table holds the /24 and decides exactly; otherwise no slot.
+            EXPECT_EQ(hosts4_state(pin_root_, a), p.pf_state == part ? int{p.blocked} : -1)
+                << p.src;
         }
     }
 }
@@ -179,6 +266,91 @@ std::vector<std::string> names() {
 
 INSTANTIATE_TEST_SUITE_P(cases, block_prefilter, ::testing::ValuesIn(names()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
+using block_hosts4 = xdp_fixture;
+
+bytes syn_from(const ip_addr& a) { return tcp4(a.v4(), svc4, 80, tcp_syn); }
+
+ip_addr v4_of(std::uint32_t host_order) {
+    const std::uint32_t n = htonl(host_order);
+    const auto* b = reinterpret_cast<const std::uint8_t*>(&n);
+    return ip_addr::parse(std::to_string(b[0]) + "." + std::to_string(b[1]) + "." +
+                          std::to_string(b[2]) + "." + std::to_string(b[3]))
+        .value();
+}
+
+TEST_F(block_hosts4, partly_blocked_slash24_is_decided_without_the_trie) {
+    const cidr host = cidr::parse("198.18.30.9/32").value();
+    ASSERT_TRUE(maps().block(host).ok());
+    // Remove the trie entry behind the loader's back: the program must still drop the host,
+    // which only the host table can tell it.
+    const int trie = bpf_obj_get((pin_root_ + "/sl_block_v4").c_str());
+    ASSERT_GE(trie, 0);
+    sluice_xdp_lpm_v4 k{32, {198, 18, 30, 9}};
+    EXPECT_EQ(bpf_map_delete_elem(trie, &k), 0);
+    close(trie);
+    EXPECT_EQ(run(syn_from(host.addr)).action, XDP_DROP);
+    EXPECT_EQ(run(syn_from(ip_addr::parse("198.18.30.10").value())).action, XDP_PASS);
+    // A resync rebuilds the table from the trie, which no longer has the host.
+    ASSERT_TRUE(maps().sync_flags().ok());
+    EXPECT_EQ(run(syn_from(host.addr)).action, XDP_PASS);
+    EXPECT_EQ(hosts4_state(pin_root_, host.addr), -1);
+}
+
+TEST_F(block_hosts4, full_bucket_leaves_the_slash24_to_the_trie) {
+    // Nine /24s of 10.0.0.0/8 that share one table bucket (one with none of the fixture's
+    // entries): eight get its slots, the ninth must be decided by the trie.
+    const std::uint32_t fixture_bucket = sluice_xdp_hosts4_bucket_of((203u << 16) | 113u);
+    std::vector<std::uint32_t> idx;
+    const std::uint32_t want = sluice_xdp_hosts4_bucket_of(0x0a0000u) == fixture_bucket
+                                   ? sluice_xdp_hosts4_bucket_of(0x0a0001u)
+                                   : sluice_xdp_hosts4_bucket_of(0x0a0000u);
+    for (std::uint32_t i = 0x0a0000u; i < 0x0b0000u && idx.size() < 9; ++i) {
+        if (sluice_xdp_hosts4_bucket_of(i) == want) {
+            idx.push_back(i);
+        }
+    }
+    ASSERT_EQ(idx.size(), 9u);
+    std::vector<cidr> entries;
+    for (const std::uint32_t i : idx) {
+        entries.push_back(cidr{v4_of((i << 8) | 9), 32});
+    }
+    ASSERT_TRUE(maps().block_all(entries).ok());
+    int in_table = 0;
+    for (const std::uint32_t i : idx) {
+        EXPECT_EQ(run(syn_from(v4_of((i << 8) | 9))).action, XDP_DROP) << i;
+        EXPECT_EQ(run(syn_from(v4_of((i << 8) | 10))).action, XDP_PASS) << i;
+        in_table += hosts4_state(pin_root_, v4_of((i << 8) | 9)) == 1 ? 1 : 0;
+    }
+    EXPECT_EQ(in_table, SLUICE_XDP_HOSTS4_SLOTS);
+    // Free a slot: verdicts stay exact, and the next sync gives the waiting /24 that slot.
+    ASSERT_TRUE(maps().unblock(entries[0]).ok());
+    ASSERT_TRUE(maps().sync_flags().ok());
+    in_table = 0;
+    for (std::size_t n = 0; n < idx.size(); ++n) {
+        const ip_addr a = v4_of((idx[n] << 8) | 9);
+        EXPECT_EQ(run(syn_from(a)).action, n == 0 ? XDP_PASS : XDP_DROP) << idx[n];
+        in_table += hosts4_state(pin_root_, a) == 1 ? 1 : 0;
+    }
+    EXPECT_EQ(in_table, 8);
+}
+
+TEST(block_prefilter_words, host_sets_cover_long_entries_outside_full_slash24s) {
+    const auto hs = detail::partial_hosts4({
+        cidr::parse("198.18.1.128/25").value(),
+        cidr::parse("198.18.1.3/32").value(),
+        cidr::parse("198.18.2.0/24").value(),  // FULL: its /32 below gets no host set
+        cidr::parse("198.18.2.7/32").value(),
+        cidr::parse("2001:db8::1/128").value(),  // other family: ignored
+    });
+    ASSERT_EQ(hs.size(), 1u);
+    const auto it = hs.find((198u << 16) | (18u << 8) | 1u);
+    ASSERT_NE(it, hs.end());
+    EXPECT_EQ(it->second[0], 1ULL << 3);
+    EXPECT_EQ(it->second[1], 0u);
+    EXPECT_EQ(it->second[2], ~0ULL);
+    EXPECT_EQ(it->second[3], ~0ULL);
+}
 
 TEST(block_prefilter_words, slash0_marks_everything_and_other_family_is_ignored) {
     const auto v4 = detail::prefilter_words(
