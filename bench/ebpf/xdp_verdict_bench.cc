@@ -14,15 +14,16 @@
 // disturbed run shows itself instead of moving the median. On a noisy VM, read net_ns and
 // compare the iqr between runs before comparing medians.
 //
-// Iterations are fixed (bench_pairs): with repeat > 1 every BPF_PROG_TEST_RUN of an XDP program swaps the
-// XDP dispatcher and waits for an RCU grace period (bpf_prog_test_run_xdp ->
+// Iterations are fixed (bench_pairs): with repeat > 1 every BPF_PROG_TEST_RUN of an XDP
+// program swaps the XDP dispatcher and waits for an RCU grace period (bpf_prog_test_run_xdp ->
 // bpf_prog_change_xdp), tens of ms of wall time that the kernel's duration excludes but
 // Google Benchmark's iteration-count search would multiply. In test_run no AF_XDP socket is
 // bound, so "redirect" measures the whole steering path up to bpf_redirect_map(), which then
 // falls back to XDP_PASS.
 //
 // Block list: "populated" is the fixture's entries plus bench_hosts /32s and /64s (a block
-// list the size a busy host collects); the /no_block_list variants empty it.
+// list the size a busy host collects: the /32s fill ten partly blocked /24s of the host
+// table, the /64s one /48 of the IPv6 prefix table); the /no_block_list variants empty it.
 // Needs root; not run in CI (suite 'bench'). Single-threaded.
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>

@@ -28,7 +28,8 @@
  *    sluice_xdp_port_slots), return-traffic port range in sluice_xdp_config (24 bytes),
  *    counter SLUICE_CNT_STEER_RETURN, sl_stats one per-CPU struct sluice_xdp_stats.
  * 4: exact host table for partly blocked IPv4 /24s (sl_blk4_hosts); PART now means "ask the
- *    host table, and the trie only if the /24 is not in it". */
+ *    host table, and the trie only if the /24 is not in it". Exact IPv6 /48 and /64 prefix
+ *    table (sl_blk6_pfx) and its per-bucket switch (sl_blk6_exact). */
 #define SLUICE_XDP_ABI_VERSION 4
 
 /* Program name as the kernel reports it (BPF_OBJ_NAME_LEN = 16, so at most 15
@@ -224,6 +225,36 @@ static inline __u32 sluice_xdp_hosts4_bucket_of(__u32 idx24)
 static inline __u32 sluice_xdp_pf6_index(__u64 top48)
 {
 	return (__u32)((top48 * 0x9e3779b97f4a7c15ull) >> 40);
+}
+
+/* IPv6 exact prefixes (ABI 4). sl_blk6_exact has one bit per sl_blk6_pf bucket (same index
+ * and layout): set = every block entry that covers an address of this bucket's /48s is
+ * listed in sl_blk6_pfx, so the program decides without the trie: blocked iff the
+ * source's /48 or its /64 is listed. Clear = ask the trie. The loader sets it only when all
+ * such entries are representable: length 40..48 (listed as their 2^(48 - L) /48s), 56..64
+ * (their 2^(64 - L) /64s), and every listed prefix found a slot. Longer entries (a /128),
+ * shorter ones and lengths 49..55 leave their buckets to the trie.
+ *
+ * sl_blk6_pfx: a BPF_F_MMAPABLE ARRAY of buckets of SLUICE_XDP_P6_SLOTS slots; prefix p
+ * of length len (the address's top len bits, right-aligned, host order) lives in bucket
+ * sluice_xdp_prefix6_bucket_of(p, len), in a slot with that prefix and len (len 0 = free).
+ * 8 slots x 8192 buckets = 65,536 prefixes. */
+#define SLUICE_XDP_P6_SLOTS 8
+#define SLUICE_XDP_P6_BUCKETS 8192
+#define SLUICE_XDP_P6_EXPAND_MAX 256 /* prefixes one entry may list: 2^8 */
+struct sluice_xdp_prefix6_slot {
+	__u64 prefix;
+	__u32 len; /* 48 or 64; 0 = free */
+	__u32 pad;
+};
+struct sluice_xdp_prefix6_bucket {
+	struct sluice_xdp_prefix6_slot slot[SLUICE_XDP_P6_SLOTS];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_prefix6_bucket) == 128, "prefix6 bucket layout");
+/* Top 13 bits of a multiplicative hash (Knuth, as above) of the prefix and its length. */
+static inline __u32 sluice_xdp_prefix6_bucket_of(__u64 prefix, __u32 len)
+{
+	return (__u32)(((prefix ^ len) * 0x9e3779b97f4a7c15ull) >> 51);
 }
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires

@@ -180,22 +180,153 @@ host_sets4 detail::partial_hosts4(const std::vector<cidr>& entries) {
     return out;
 }
 
+detail::prefixes6 detail::exact_prefixes6(const std::vector<cidr>& entries) {
+    prefixes6 out;
+    for (const cidr& c : entries) {
+        if (c.addr.is_v4) {
+            continue;
+        }
+        if (c.len < SLUICE_XDP_PF6_PREFIX - 24) {
+            out.all_trie = true;  // every bucket is set in sl_blk6_pf and asks the trie
+            continue;
+        }
+        std::uint64_t top64 = 0;
+        for (unsigned i = 0; i < 8; ++i) {
+            top64 = (top64 << 8) | c.addr.bytes[i];
+        }
+        const std::uint64_t top48 = top64 >> 16;
+        if (c.len >= 40 && c.len <= 48) {
+            const std::uint64_t n = 1ULL << (48 - c.len);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                out.listed.emplace_back(48, (top48 & ~(n - 1)) + i);
+            }
+            continue;
+        }
+        if (c.len >= 56 && c.len <= 64) {
+            const std::uint64_t n = 1ULL << (64 - c.len);
+            for (std::uint64_t i = 0; i < n; ++i) {
+                out.listed.emplace_back(64, (top64 & ~(n - 1)) + i);
+            }
+            continue;
+        }
+        // Not representable (longer than /64, 49..55, 24..39): its /48s' buckets ask the trie.
+        if (c.len >= 48) {
+            out.trie_buckets.push_back(sluice_xdp_pf6_index(top48));
+            continue;
+        }
+        const std::uint64_t n = 1ULL << (48 - c.len);
+        for (std::uint64_t i = 0; i < n; ++i) {
+            out.trie_buckets.push_back(sluice_xdp_pf6_index((top48 & ~(n - 1)) + i));
+        }
+    }
+    std::sort(out.listed.begin(), out.listed.end());
+    out.listed.erase(std::unique(out.listed.begin(), out.listed.end()), out.listed.end());
+    std::sort(out.trie_buckets.begin(), out.trie_buckets.end());
+    out.trie_buckets.erase(std::unique(out.trie_buckets.begin(), out.trie_buckets.end()),
+                           out.trie_buckets.end());
+    return out;
+}
+
+namespace {
+
+// The sl_blk6_pf bucket a listed IPv6 prefix belongs to (that of its /48).
+std::uint32_t pf6_bucket_of(std::uint32_t len, std::uint64_t prefix) {
+    return sluice_xdp_pf6_index(len == 64 ? prefix >> 16 : prefix);
+}
+
+}  // namespace
+
+status xdp_maps::sync_prefix6(const std::vector<std::uint64_t>& want_pf,
+                              const std::vector<cidr>& entries) {
+    const detail::prefixes6 px = detail::exact_prefixes6(entries);
+    const mapped_words exact(fd(blk6_exact), want_pf.size() * sizeof(std::uint64_t));
+    const mapped_words pfx(fd(blk6_prefixes),
+                           SLUICE_XDP_P6_BUCKETS * sizeof(sluice_xdp_prefix6_bucket));
+    const mapped_words pf(fd(blk6_pf), want_pf.size() * sizeof(std::uint64_t));
+    if (!exact.ok() || !pfx.ok() || !pf.ok()) {
+        return mmap_error(!exact.ok() ? "sl_blk6_exact"
+                                      : (!pfx.ok() ? "sl_blk6_pfx" : "sl_blk6_pf"));
+    }
+    const std::span<sluice_xdp_prefix6_bucket> buckets(pfx.as<sluice_xdp_prefix6_bucket>(),
+                                                       SLUICE_XDP_P6_BUCKETS);
+    std::vector<std::uint32_t> trie = px.trie_buckets;
+    std::vector<char> placed(px.listed.size(), 0);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> stale;  // {bucket, slot}
+    // 1. Slots stay while their prefix is listed (they are immutable: a prefix is listed or
+    // not); the others are noted for step 4.
+    for (std::uint32_t b = 0; b < buckets.size(); ++b) {
+        for (std::uint32_t s = 0; s < SLUICE_XDP_P6_SLOTS; ++s) {
+            const sluice_xdp_prefix6_slot& sl = buckets[b].slot[s];
+            const std::uint32_t len = __atomic_load_n(&sl.len, __ATOMIC_RELAXED);
+            if (len == 0) {
+                continue;
+            }
+            const std::pair<std::uint32_t, std::uint64_t> k{len, sl.prefix};
+            const auto it = std::lower_bound(px.listed.begin(), px.listed.end(), k);
+            if (it == px.listed.end() || *it != k ||
+                sluice_xdp_prefix6_bucket_of(k.second, len) != b ||
+                placed[it - px.listed.begin()] != 0) {
+                stale.emplace_back(b, s);
+                continue;
+            }
+            placed[it - px.listed.begin()] = 1;
+        }
+    }
+    // 2. New prefixes: prefix first, then len (release), which publishes the slot. A prefix
+    // without a free slot sends its bucket to the trie.
+    for (std::size_t i = 0; i < px.listed.size(); ++i) {
+        if (placed[i] != 0) {
+            continue;
+        }
+        const auto [len, prefix] = px.listed[i];
+        sluice_xdp_prefix6_bucket& bk = buckets[sluice_xdp_prefix6_bucket_of(prefix, len)];
+        bool ok = false;
+        for (auto& sl : bk.slot) {
+            if (__atomic_load_n(&sl.len, __ATOMIC_RELAXED) == 0) {
+                __atomic_store_n(&sl.prefix, static_cast<__u64>(prefix), __ATOMIC_RELAXED);
+                __atomic_store_n(&sl.len, len, __ATOMIC_RELEASE);
+                ok = true;
+                break;
+            }
+        }
+        if (!ok) {
+            trie.push_back(pf6_bucket_of(len, prefix));
+        }
+    }
+    // 3. The exact switch (set buckets whose every entry is listed), then the pre-filter.
+    std::vector<std::uint64_t> want_exact = want_pf;
+    if (px.all_trie) {
+        std::fill(want_exact.begin(), want_exact.end(), 0);
+    }
+    for (const std::uint32_t b : trie) {
+        want_exact[b >> 6] &= ~(1ULL << (b & 63u));
+    }
+    for (std::size_t i = 0; i < want_pf.size(); ++i) {
+        store_if_changed(&exact.as<std::uint64_t>()[i], want_exact[i]);
+    }
+    for (std::size_t i = 0; i < want_pf.size(); ++i) {
+        store_if_changed(&pf.as<std::uint64_t>()[i], want_pf[i]);
+    }
+    // 4. Slots of prefixes no longer listed: len 0 unpublishes them.
+    for (const auto& [b, s] : stale) {
+        __atomic_store_n(&buckets[b].slot[s].len, 0u, __ATOMIC_RELEASE);
+    }
+    return {};
+}
+
 status xdp_maps::sync_prefilter(bool v6) {
     auto entries = blocked();
     if (!entries) {
         return error{entries.message()};
     }
     const std::vector<std::uint64_t> want = detail::prefilter_words(entries.value(), v6);
-    const char* name = v6 ? "sl_blk6_pf" : "sl_blk4_pf";
-    const mapped_words pf(fd(v6 ? blk6_pf : blk4_pf), want.size() * sizeof(std::uint64_t));
+    const char* name = "sl_blk4_pf";
+    if (v6) {
+        return sync_prefix6(want, entries.value());
+    }
+    const mapped_words pf(fd(blk4_pf), want.size() * sizeof(std::uint64_t));
     if (!pf.ok()) {
         return mmap_error(name);
-    }
-    if (v6) {
-        for (std::size_t i = 0; i < want.size(); ++i) {
-            store_if_changed(&pf.as<std::uint64_t>()[i], want[i]);
-        }
-        return {};
     }
 
     // IPv4: the host table around the pre-filter write, in the order the header explains.

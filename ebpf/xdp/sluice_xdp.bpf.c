@@ -86,13 +86,30 @@ static __always_inline int hosts4_lookup(__u32 idx24, __u32 host)
 	return -1;
 }
 
+/* Is the IPv6 prefix p of length len (48 or 64) listed in sl_blk6_pfx? Inlined ARRAY
+ * lookup, at most SLUICE_XDP_P6_SLOTS compares, first match returns (verifier, as above). */
+static __always_inline bool prefix6_listed(__u64 p, __u32 len)
+{
+	const struct sluice_xdp_prefix6_bucket *b;
+	__u32 bucket = sluice_xdp_prefix6_bucket_of(p, len);
+
+	b = bpf_map_lookup_elem(&sl_blk6_pfx, &bucket);
+	if (!b) /* bucket < SLUICE_XDP_P6_BUCKETS by construction; the verifier insists */
+		return false;
+#pragma unroll
+	for (int i = 0; i < SLUICE_XDP_P6_SLOTS; i++)
+		if (b->slot[i].len == len && b->slot[i].prefix == p)
+			return true;
+	return false;
+}
+
 /* Block list: the pre-filter bitmaps (inlined ARRAY lookups, layout in the ABI header)
  * answer for every source no entry can match, and for IPv4 sources whose whole /24 is
  * blocked; a partly blocked IPv4 /24 is decided by its exact host set (sl_blk4_hosts,
- * inlined too). Only IPv4 /24s that did not fit the host table and IPv6 sources whose
- * bucket is set pay the LPM lookup (a helper call plus a trie walk, 15-25 ns on this
- * kernel: docs/performance.md). The flags skip even the bitmap while a family's list is
- * empty. */
+ * inlined too), an IPv6 bucket whose entries are all /40../48 or /56../64 by the exact
+ * prefix table (sl_blk6_pfx). Only the rest pays the LPM lookup (a helper call plus a
+ * trie walk, 15-25 ns on this kernel: docs/performance.md). The flags skip even the
+ * bitmap while a family's list is empty. */
 static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 {
 	if (pi->is_v4) {
@@ -129,11 +146,16 @@ static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 		if (!(flags & SLUICE_XDP_F_BLOCK_V6))
 			return false;
 		__builtin_memcpy(&top, pi->src.bytes, 8);
-		idx = sluice_xdp_pf6_index(bpf_be64_to_cpu(top) >> (64 - SLUICE_XDP_PF6_PREFIX));
+		top = bpf_be64_to_cpu(top);
+		idx = sluice_xdp_pf6_index(top >> (64 - SLUICE_XDP_PF6_PREFIX));
 		word = idx >> 6;
 		w = bpf_map_lookup_elem(&sl_blk6_pf, &word);
 		if (!w || !((*w >> (idx & 63)) & 1))
 			return false;
+		/* Every entry of this bucket is an exact /48 or /64: no trie. */
+		w = bpf_map_lookup_elem(&sl_blk6_exact, &word);
+		if (w && ((*w >> (idx & 63)) & 1))
+			return prefix6_listed(top >> 16, 48) || prefix6_listed(top, 64);
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
 		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
 	}
