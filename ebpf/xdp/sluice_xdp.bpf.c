@@ -146,16 +146,20 @@ static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 		if (!(flags & SLUICE_XDP_F_BLOCK_V6))
 			return false;
 		__builtin_memcpy(&top, pi->src.bytes, 8);
-		top = bpf_be64_to_cpu(top);
-		idx = sluice_xdp_pf6_index(top >> (64 - SLUICE_XDP_PF6_PREFIX));
+		idx = sluice_xdp_pf6_index(bpf_be64_to_cpu(top) >> (64 - SLUICE_XDP_PF6_PREFIX));
 		word = idx >> 6;
 		w = bpf_map_lookup_elem(&sl_blk6_pf, &word);
 		if (!w || !((*w >> (idx & 63)) & 1))
 			return false;
-		/* Every entry of this bucket is an exact /48 or /64: no trie. */
+		/* Every entry of this bucket is an exact /48 or /64: no trie. The address is
+		 * read again here rather than kept live from above, which cost the common
+		 * (bucket clear) path spills. */
 		w = bpf_map_lookup_elem(&sl_blk6_exact, &word);
-		if (w && ((*w >> (idx & 63)) & 1))
+		if (w && ((*w >> (idx & 63)) & 1)) {
+			__builtin_memcpy(&top, pi->src.bytes, 8);
+			top = bpf_be64_to_cpu(top);
 			return prefix6_listed(top >> 16, 48) || prefix6_listed(top, 64);
+		}
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
 		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
 	}
