@@ -32,6 +32,13 @@
 //      longer sends their /24 there. A slot freed in step 4 is reused only by a later sync,
 //      never in the same one, so a packet that read a key just before it was cleared still
 //      finds that /24's bits, not another's.
+//
+// The IPv6 prefix table (sl_blk6_pfx) and its per-bucket switch (sl_blk6_exact) follow the
+// same rules with immutable slots: a listed prefix keeps its slot; a new one is written
+// prefix first, then its length (release), which publishes it; the exact bits go next (a
+// bucket is decided by the table only once all its prefixes are in), then sl_blk6_pf; last,
+// slots of prefixes no longer listed are unpublished (length 0). A bucket whose entries the
+// table cannot list, or whose prefix found no free slot, keeps its exact bit clear: the trie.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <sys/mman.h>
