@@ -3,21 +3,27 @@
 // the shared case table (tests/ebpf/xdp_cases.hh). The ->Arg() is the repeat count per
 // syscall; larger values amortise the timer overhead that the kernel's mean still includes.
 //
-// Harness floor: every iteration also runs the same frame through an empty XDP program
-// (`return XDP_PASS`, loaded once here) right before the Sluice program, so both see the same
-// machine state. Counters, medians over the iterations: gross_ns (Sluice program), floor_ns
-// (empty program) and net_ns (gross - floor, per iteration): what our code adds on top of
-// the kernel's per-run cost, which on kernels with SRSO "safe RET" is mostly call/return.
+// Harness floor: the same frame also runs through an empty XDP program (`return XDP_PASS`,
+// loaded once here). Each benchmark iteration is one batch pair, the floor program and
+// Sluice's program back to back, in alternating order (floor first on even iterations,
+// Sluice first on odd ones: A B B A ..., so a load that drifts during the pair charges both
+// sides alike). Counters over the batch pairs: gross_ns (Sluice program), floor_ns (empty
+// program) and net_ns (gross - floor of the same pair): what our code adds on top of the
+// kernel's per-run cost, which on kernels with SRSO "safe RET" is mostly call/return. Each
+// is the median over the pairs; *_iqr is its spread (75th - 25th percentile), so a
+// disturbed run shows itself instead of moving the median. On a noisy VM, read net_ns and
+// compare the iqr between runs before comparing medians.
 //
-// Iterations are fixed: with repeat > 1 every BPF_PROG_TEST_RUN of an XDP program swaps the
-// XDP dispatcher and waits for an RCU grace period (bpf_prog_test_run_xdp ->
+// Iterations are fixed (bench_pairs): with repeat > 1 every BPF_PROG_TEST_RUN of an XDP
+// program swaps the XDP dispatcher and waits for an RCU grace period (bpf_prog_test_run_xdp ->
 // bpf_prog_change_xdp), tens of ms of wall time that the kernel's duration excludes but
 // Google Benchmark's iteration-count search would multiply. In test_run no AF_XDP socket is
 // bound, so "redirect" measures the whole steering path up to bpf_redirect_map(), which then
 // falls back to XDP_PASS.
 //
 // Block list: "populated" is the fixture's entries plus bench_hosts /32s and /64s (a block
-// list the size a busy host collects); the /no_block_list variants empty it.
+// list the size a busy host collects: the /32s fill ten partly blocked /24s of the host
+// table, the /64s one /48 of the IPv6 prefix table); the /no_block_list variants empty it.
 // Needs root; not run in CI (suite 'bench'). Single-threaded.
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>
@@ -85,10 +91,26 @@ int load_floor_program() {
     return bpf_prog_load(BPF_PROG_TYPE_XDP, "sl_floor", "GPL", insns, 2, nullptr);
 }
 
-double median(std::vector<double> v) {
+// Batch pairs per benchmark: many short pairs rather than a few long ones, so one disturbed
+// pair is an outlier the median ignores. Odd, so the median is one pair's value.
+constexpr int bench_pairs = 31;
+
+// The q-quantile of v (0 <= q <= 1), linear between the two nearest ranks.
+double quantile(std::vector<double> v, double q) {
+    if (v.empty()) {
+        return 0;
+    }
     std::sort(v.begin(), v.end());
-    const std::size_t n = v.size();
-    return n == 0 ? 0 : (n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
+    const double pos = q * static_cast<double>(v.size() - 1);
+    const auto lo = static_cast<std::size_t>(pos);
+    const std::size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+void set_summary(benchmark::State& state, const char* name, const std::vector<double>& v) {
+    state.counters[name] = quantile(v, 0.5);
+    state.counters[std::string(name, std::string_view(name).size() - 3) + "_iqr"] =
+        quantile(v, 0.75) - quantile(v, 0.25);
 }
 
 void bm_verdict(benchmark::State& state, const std::string& case_name, bool block_list) {
@@ -105,9 +127,14 @@ void bm_verdict(benchmark::State& state, const std::string& case_name, bool bloc
     std::vector<double> gross;
     std::vector<double> floor;
     std::vector<double> net;
+    bool floor_first = true;
     for (auto _ : state) {
-        auto f = test_run(floor_fd, c.frame, repeat);
-        auto r = test_run(prog->prog_fd(), c.frame, repeat);
+        // One batch pair, its order alternating with every iteration.
+        auto first = test_run(floor_first ? floor_fd : prog->prog_fd(), c.frame, repeat);
+        auto second = test_run(floor_first ? prog->prog_fd() : floor_fd, c.frame, repeat);
+        auto& f = floor_first ? first : second;
+        auto& r = floor_first ? second : first;
+        floor_first = !floor_first;
         if (!f || !r || r->action != c.action) {
             state.SkipWithError(!f ? f.message().c_str()
                                    : (r ? "unexpected action" : r.message().c_str()));
@@ -119,9 +146,9 @@ void bm_verdict(benchmark::State& state, const std::string& case_name, bool bloc
         net.push_back(static_cast<double>(r->duration_ns) - f->duration_ns);
         state.SetIterationTime(static_cast<double>(r->duration_ns) * repeat / 1e9);
     }
-    state.counters["gross_ns"] = median(gross);
-    state.counters["floor_ns"] = median(floor);
-    state.counters["net_ns"] = median(net);
+    set_summary(state, "gross_ns", gross);
+    set_summary(state, "floor_ns", floor);
+    set_summary(state, "net_ns", net);
     state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * repeat);
 }
 
@@ -177,7 +204,7 @@ int main(int argc, char** argv) {
             benchmark::RegisterBenchmark(name.c_str(), bm_verdict, std::string(row), block_list)
                 ->Arg(10000)
                 ->Arg(1000000)
-                ->Iterations(10)
+                ->Iterations(bench_pairs)
                 ->UseManualTime()
                 ->Unit(benchmark::kNanosecond);
         }

@@ -26,8 +26,11 @@
 /* 2: sl_svc_fast + sl_svc_ports (IPv4 service fast path).
  * 3: block-list pre-filters (sl_blk4_pf, sl_blk6_pf), IPv6 fast table (sl_svc_fast6, 8-byte
  *    sluice_xdp_port_slots), return-traffic port range in sluice_xdp_config (24 bytes),
- *    counter SLUICE_CNT_STEER_RETURN, sl_stats one per-CPU struct sluice_xdp_stats. */
-#define SLUICE_XDP_ABI_VERSION 3
+ *    counter SLUICE_CNT_STEER_RETURN, sl_stats one per-CPU struct sluice_xdp_stats.
+ * 4: exact host table for partly blocked IPv4 /24s (sl_blk4_hosts); PART now means "ask the
+ *    host table, and the trie only if the /24 is not in it". Exact IPv6 /48 and /64 prefix
+ *    table (sl_blk6_pfx) and its per-bucket switch (sl_blk6_exact). */
+#define SLUICE_XDP_ABI_VERSION 4
 
 /* Program name as the kernel reports it (BPF_OBJ_NAME_LEN = 16, so at most 15
  * characters). The loader identifies a stale Sluice program by this name. */
@@ -177,11 +180,38 @@ SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_port_slots) == 8, "port slots layo
  * IPv4, sl_blk4_pf: two bits per /24 (2^24 of them, 32 per word), index = source >> 8 in
  * host order, bits (index % 32) * 2 of word index / 32:
  *   SLUICE_XDP_PF4_FULL: an entry of length <= 24 covers the whole /24: drop, no LPM;
- *   SLUICE_XDP_PF4_PART: an entry longer than /24 lies inside it: ask the LPM trie;
- *   neither: no entry can match: not blocked. */
+ *   SLUICE_XDP_PF4_PART: entries longer than /24 lie inside it (and none of length <= 24
+ *     covers it): look the /24 up in sl_blk4_hosts, and ask the LPM trie only if it is
+ *     not there (table bucket full);
+ *   neither: no entry can match: not blocked.
+ * The loader writes FULL or PART, never both (3 is unused; a program reads it as FULL). */
 #define SLUICE_XDP_PF4_FULL 1u
 #define SLUICE_XDP_PF4_PART 2u
 #define SLUICE_XDP_PF4_WORDS (1u << 19) /* 2^24 /24s * 2 bits / 64 */
+
+/* sl_blk4_hosts (ABI 4): for each PART /24, the exact set of its 256 hosts that some entry
+ * longer than /24 covers, so the program decides a partly blocked /24 with inlined ARRAY
+ * lookups instead of an LPM helper call. A BPF_F_MMAPABLE ARRAY of buckets; /24 index i
+ * (source >> 8, host order) lives in bucket sluice_xdp_hosts4_bucket_of(i), in any slot s
+ * whose key[s] == i + 1 (0 = free slot); host h (the source's last byte) is blocked iff bit
+ * h % 64 of bits[s][h / 64] is set. A /24 that finds its bucket full stays out of the table
+ * and is decided by the trie, which is always correct: the table is an exact cache of the
+ * trie, never the authority. Capacity: 8 slots x 4096 buckets = 2 x SLUICE_XDP_MAX_BLOCKS;
+ * with 2,000 partly blocked /24s a bucket overflows with probability about 1e-9, at the full
+ * 16,384 about 2 % of buckets do (Poisson, mean 4). */
+#define SLUICE_XDP_HOSTS4_SLOTS 8
+#define SLUICE_XDP_HOSTS4_BUCKETS 4096
+struct sluice_xdp_hosts4_bucket {
+	__u32 key[SLUICE_XDP_HOSTS4_SLOTS];    /* /24 index + 1; 0 = free */
+	__u64 bits[SLUICE_XDP_HOSTS4_SLOTS][4]; /* 256 hosts, native byte order */
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_hosts4_bucket) == 288, "hosts4 bucket layout");
+/* Multiplicative hash (Knuth, TAOCP vol. 3 §6.4) of the /24 index onto the 4096 buckets:
+ * the top 12 bits of the 32-bit product. */
+static inline __u32 sluice_xdp_hosts4_bucket_of(__u32 idx24)
+{
+	return (__u32)(idx24 * 0x9e3779b1u) >> 20;
+}
 /* IPv6, sl_blk6_pf: one bit per value of sluice_xdp_pf6_index(top 48 bits of the source):
  * set = some entry may cover an address in that /48: ask the LPM trie. An entry of length
  * L >= 48 sets one bit; 24 <= L < 48 sets the bits of its 2^(48 - L) /48s; L < 24 sets
@@ -195,6 +225,36 @@ SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_port_slots) == 8, "port slots layo
 static inline __u32 sluice_xdp_pf6_index(__u64 top48)
 {
 	return (__u32)((top48 * 0x9e3779b97f4a7c15ull) >> 40);
+}
+
+/* IPv6 exact prefixes (ABI 4). sl_blk6_exact has one bit per sl_blk6_pf bucket (same index
+ * and layout): set = every block entry that covers an address of this bucket's /48s is
+ * listed in sl_blk6_pfx, so the program decides without the trie: blocked iff the
+ * source's /48 or its /64 is listed. Clear = ask the trie. The loader sets it only when all
+ * such entries are representable: length 40..48 (listed as their 2^(48 - L) /48s), 56..64
+ * (their 2^(64 - L) /64s), and every listed prefix found a slot. Longer entries (a /128),
+ * shorter ones and lengths 49..55 leave their buckets to the trie.
+ *
+ * sl_blk6_pfx: a BPF_F_MMAPABLE ARRAY of buckets of SLUICE_XDP_P6_SLOTS slots; prefix p
+ * of length len (the address's top len bits, right-aligned, host order) lives in bucket
+ * sluice_xdp_prefix6_bucket_of(p, len), in a slot with that prefix and len (len 0 = free).
+ * 8 slots x 8192 buckets = 65,536 prefixes. */
+#define SLUICE_XDP_P6_SLOTS 8
+#define SLUICE_XDP_P6_BUCKETS 8192
+#define SLUICE_XDP_P6_EXPAND_MAX 256 /* prefixes one entry may list: 2^8 */
+struct sluice_xdp_prefix6_slot {
+	__u64 prefix;
+	__u32 len; /* 48 or 64; 0 = free */
+	__u32 pad;
+};
+struct sluice_xdp_prefix6_bucket {
+	struct sluice_xdp_prefix6_slot slot[SLUICE_XDP_P6_SLOTS];
+};
+SLUICE_STATIC_ASSERT(sizeof(struct sluice_xdp_prefix6_bucket) == 128, "prefix6 bucket layout");
+/* Top 13 bits of a multiplicative hash (Knuth, as above) of the prefix and its length. */
+static inline __u32 sluice_xdp_prefix6_bucket_of(__u64 prefix, __u32 len)
+{
+	return (__u32)(((prefix ^ len) * 0x9e3779b97f4a7c15ull) >> 51);
 }
 
 /* LPM trie keys: prefixlen first, as BPF_MAP_TYPE_LPM_TRIE requires

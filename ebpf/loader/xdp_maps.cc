@@ -79,6 +79,9 @@ constexpr std::array<map_shape, xdp_map_count> expected_shapes = {{
     {4, sizeof(sluice_xdp_svc_fast6)},
     {4, 8},
     {4, 8},
+    {4, sizeof(sluice_xdp_hosts4_bucket)},
+    {4, 8},
+    {4, sizeof(sluice_xdp_prefix6_bucket)},
 }};
 
 std::uint32_t v4_key(const ip_addr& a) {
@@ -95,6 +98,7 @@ const std::array<const char*, xdp_map_count>& xdp_maps::map_names() {
         "sl_services",   "sl_svc_addr4",  "sl_block_v4", "sl_block_v6",
         "sl_syn_bucket", "sl_gw_verdict", "sl_config",   "sl_stats",
         "sl_svc_fast",   "sl_svc_ports",  "sl_svc_fast6", "sl_blk4_pf",  "sl_blk6_pf",
+        "sl_blk4_hosts", "sl_blk6_exact", "sl_blk6_pfx",
     };
     return names;
 }

@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,15 @@
 
 namespace sluice::ebpf {
 
+// The exact host set of one partly blocked IPv4 /24 (sl_blk4_hosts): bit h % 64 of word
+// h / 64 for host h.
+using host_set4 = std::array<std::uint64_t, 4>;
+// /24 index (address >> 8, host order) -> its host set, for every /24 that the pre-filter
+// marks PART.
+using host_sets4 = std::map<std::uint32_t, host_set4>;
+
 // Maps the loader controls, in the order of xdp_maps::map_names() (all but xsks_map).
-inline constexpr std::size_t xdp_map_count = 13;
+inline constexpr std::size_t xdp_map_count = 16;
 
 enum class l4_proto : std::uint8_t { tcp = 6, udp = 17 };  // IANA protocol numbers
 
@@ -136,7 +144,7 @@ public:
 private:
     enum map_index : std::size_t {
         services, svc_addr4, block_v4, block_v6, syn_bucket, gw_verdict, config, stats,
-        svc_fast, svc_ports, svc_fast6, blk4_pf, blk6_pf
+        svc_fast, svc_ports, svc_fast6, blk4_pf, blk6_pf, blk4_hosts, blk6_exact, blk6_prefixes
     };
     explicit xdp_maps(std::array<unique_fd, xdp_map_count> fds) : fds_(std::move(fds)) {}
     int fd(map_index i) const noexcept { return fds_[i].get(); }
@@ -149,8 +157,12 @@ private:
     status fast_add(const service& s);
     status fast_remove(const service& s, bool last);
     status sync_fast();
-    // Rewrites sl_blk4_pf (v6 = false) or sl_blk6_pf from the trie (block_prefilter.cc).
+    // Rewrites sl_blk4_pf and sl_blk4_hosts (v6 = false) or sl_blk6_pf, sl_blk6_exact and
+    // sl_blk6_pfx from the trie (block_prefilter.cc).
     status sync_prefilter(bool v6);
+    // The IPv6 half: sl_blk6_pfx, sl_blk6_exact and the pre-filter words `want_pf`.
+    status sync_prefix6(const std::vector<std::uint64_t>& want_pf,
+                        const std::vector<cidr>& entries);
     // One trie insert or delete, without the bitmap and flag updates.
     status trie_write(const cidr& c, bool add);
     // The bitmaps of the families in `touched` (bit 0 IPv4, bit 1 IPv6), then their flags.
@@ -164,6 +176,21 @@ namespace detail {
 // sync_prefilter writes. Exposed for tests.
 [[nodiscard]] std::vector<std::uint64_t> prefilter_words(const std::vector<cidr>& entries,
                                                          bool v6);
+// The host sets of the IPv4 /24s that prefilter_words marks PART: the union of the hosts of
+// every entry longer than /24 inside them. /24s covered by an entry of length <= 24 (FULL)
+// are left out.
+[[nodiscard]] host_sets4 partial_hosts4(const std::vector<cidr>& entries);
+
+// The exact IPv6 prefixes (sl_blk6_pfx) of a block list: {len, prefix} pairs (len 48 or
+// 64, prefix right-aligned, host order), and the sl_blk6_pf buckets that must ask the trie
+// because an entry there is not representable (see the ABI header). Entries shorter than
+// /24 make `all_trie` true instead of listing 2^24 buckets.
+struct prefixes6 {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> listed;  // sorted, unique
+    std::vector<std::uint32_t> trie_buckets;                      // sorted, unique
+    bool all_trie = false;
+};
+[[nodiscard]] prefixes6 exact_prefixes6(const std::vector<cidr>& entries);
 }  // namespace detail
 
 }  // namespace sluice::ebpf

@@ -87,6 +87,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_blk4_pf SEC(".maps");
 
+/* Exact host sets of partly blocked IPv4 /24s (ABI 4, layout in the ABI header). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_XDP_HOSTS4_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_hosts4_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_blk4_hosts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SLUICE_XDP_PF6_WORDS);
@@ -95,6 +105,26 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } sl_blk6_pf SEC(".maps");
+
+/* Exact IPv6 /48 and /64 prefixes and the buckets they decide (ABI 4, layout in the ABI
+ * header). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_XDP_PF6_WORDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_blk6_exact SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_XDP_P6_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct sluice_xdp_prefix6_bucket);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} sl_blk6_pfx SEC(".maps");
 
 /* LPM tries must be created with BPF_F_NO_PREALLOC (kernel/bpf/lpm_trie.c). */
 struct {

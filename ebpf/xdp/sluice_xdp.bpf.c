@@ -10,7 +10,8 @@
  *      kernel would discard anyway -> DROP_MALFORMED
  *   2. ARP whose target is a service address -> XSK; other non-IP -> PASS
  *   3. source in the block list -> DROP_BLOCKLIST (pre-filter bitmaps first,
- *      the LPM trie only where they cannot decide)
+ *      then the exact host table of a partly blocked IPv4 /24; the LPM trie
+ *      only where neither can decide)
  *   4. fragment / not TCP-UDP -> PASS; no service entry -> STEER_RETURN if it
  *      is TCP to a service address in the return port range, else PASS
  *      (services: the inlined ARRAY fast tables; past SLUICE_XDP_FAST_ADDRS(6)
@@ -65,31 +66,75 @@ static __always_inline int steer(struct sluice_xdp_stats *st, struct xdp_md *ctx
 	return verdict(st, SLUICE_CNT_PASS, SLUICE_CNT_PASS_NO_XSK, XDP_PASS);
 }
 
+/* Is host (0..255) of the /24 idx24 in sl_blk4_hosts? 1 = blocked, 0 = not blocked,
+ * -1 = the /24 is not in the table (its bucket was full): ask the trie. An inlined ARRAY
+ * lookup and at most SLUICE_XDP_HOSTS4_SLOTS compares, returning at the first match for the
+ * same verifier reason as fast_match. */
+static __always_inline int hosts4_lookup(__u32 idx24, __u32 host)
+{
+	const struct sluice_xdp_hosts4_bucket *b;
+	__u32 bucket = sluice_xdp_hosts4_bucket_of(idx24);
+	__u32 key = idx24 + 1;
+
+	b = bpf_map_lookup_elem(&sl_blk4_hosts, &bucket);
+	if (!b) /* bucket < SLUICE_XDP_HOSTS4_BUCKETS by construction; the verifier insists */
+		return -1;
+#pragma unroll
+	for (int i = 0; i < SLUICE_XDP_HOSTS4_SLOTS; i++)
+		if (b->key[i] == key)
+			return (b->bits[i][(host >> 6) & 3] >> (host & 63)) & 1;
+	return -1;
+}
+
+/* Is the IPv6 prefix p of length len (48 or 64) listed in sl_blk6_pfx? Inlined ARRAY
+ * lookup, at most SLUICE_XDP_P6_SLOTS compares, first match returns (verifier, as above). */
+static __always_inline bool prefix6_listed(__u64 p, __u32 len)
+{
+	const struct sluice_xdp_prefix6_bucket *b;
+	__u32 bucket = sluice_xdp_prefix6_bucket_of(p, len);
+
+	b = bpf_map_lookup_elem(&sl_blk6_pfx, &bucket);
+	if (!b) /* bucket < SLUICE_XDP_P6_BUCKETS by construction; the verifier insists */
+		return false;
+#pragma unroll
+	for (int i = 0; i < SLUICE_XDP_P6_SLOTS; i++)
+		if (b->slot[i].len == len && b->slot[i].prefix == p)
+			return true;
+	return false;
+}
+
 /* Block list: the pre-filter bitmaps (inlined ARRAY lookups, layout in the ABI header)
  * answer for every source no entry can match, and for IPv4 sources whose whole /24 is
- * blocked; only the rest pays the LPM lookup (a helper call plus a trie walk, about 10 ns
- * on this kernel: docs/performance.md). The flags skip even the bitmap while a family's
- * list is empty. */
+ * blocked; a partly blocked IPv4 /24 is decided by its exact host set (sl_blk4_hosts,
+ * inlined too), an IPv6 bucket whose entries are all /40../48 or /56../64 by the exact
+ * prefix table (sl_blk6_pfx). Only the rest pays the LPM lookup (a helper call plus a
+ * trie walk, 15-25 ns on this kernel: docs/performance.md). The flags skip even the
+ * bitmap while a family's list is empty. */
 static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 {
 	if (pi->is_v4) {
 		struct sluice_xdp_lpm_v4 k = { .prefixlen = 32 };
 		const __u64 *w;
-		__u32 a, idx, st;
+		__u32 a, src, idx, st;
+		int hit;
 
 		if (!(flags & SLUICE_XDP_F_BLOCK_V4))
 			return false;
 		__builtin_memcpy(&a, &pi->src.bytes[12], 4);
-		idx = bpf_ntohl(a) >> 8; /* the /24 */
-		a = idx >> 5;            /* its word: 32 two-bit states each */
+		src = bpf_ntohl(a);
+		idx = src >> 8; /* the /24 */
+		a = idx >> 5;   /* its word: 32 two-bit states each */
 		w = bpf_map_lookup_elem(&sl_blk4_pf, &a);
 		if (!w) /* idx < 2^24 always fits; the verifier insists */
 			return false;
 		st = (*w >> ((idx & 31) * 2)) & 3;
+		if (!st)
+			return false;
 		if (st & SLUICE_XDP_PF4_FULL)
 			return true;
-		if (!(st & SLUICE_XDP_PF4_PART))
-			return false;
+		hit = hosts4_lookup(idx, src & 0xff);
+		if (hit >= 0)
+			return hit;
 		__builtin_memcpy(k.addr, &pi->src.bytes[12], 4);
 		return bpf_map_lookup_elem(&sl_block_v4, &k) != NULL;
 	} else {
@@ -106,6 +151,15 @@ static __always_inline bool is_blocked(const struct pkt_info *pi, __u32 flags)
 		w = bpf_map_lookup_elem(&sl_blk6_pf, &word);
 		if (!w || !((*w >> (idx & 63)) & 1))
 			return false;
+		/* Every entry of this bucket is an exact /48 or /64: no trie. The address is
+		 * read again here rather than kept live from above, which cost the common
+		 * (bucket clear) path spills. */
+		w = bpf_map_lookup_elem(&sl_blk6_exact, &word);
+		if (w && ((*w >> (idx & 63)) & 1)) {
+			__builtin_memcpy(&top, pi->src.bytes, 8);
+			top = bpf_be64_to_cpu(top);
+			return prefix6_listed(top >> 16, 48) || prefix6_listed(top, 64);
+		}
 		__builtin_memcpy(k.addr, pi->src.bytes, 16);
 		return bpf_map_lookup_elem(&sl_block_v6, &k) != NULL;
 	}
