@@ -51,10 +51,7 @@ void negotiate(tcb& t, const tcp_options& o, std::uint16_t our_mss) noexcept {
 
 void tcp_stack::input(std::uint16_t port, rte_mbuf* m, rte_be32_t src, rte_be32_t dst,
                       std::uint64_t now_tsc) noexcept {
-    now_tsc_ = now_tsc;
-    const std::uint64_t per_ms = params_.tsc_hz / 1000;
-    now_ms_ = per_ms == 0 ? 0 : std::max(now_ms_, now_tsc / per_ms);
-    wheel_.advance(now_ms_);  // timers armed below count from now, not from the last tick
+    set_clock(now_tsc);  // timers armed below count from now, not from the last tick
     queue_stats& st = ip_.stats(port);
     if (rte_pktmbuf_pkt_len(m) < sizeof(rte_tcp_hdr) ||
         rte_pktmbuf_data_len(m) < sizeof(rte_tcp_hdr)) [[unlikely]] {

@@ -28,7 +28,7 @@ const char* to_string(close_reason r) noexcept {
 static_assert(sizeof(tcb) <= 1024, "issue 3: TCB state at rest must stay within 1 KiB");
 
 tcp_stack::tcp_stack(net::stack& ip, const tcp_params& p)
-    : ip_(ip), params_(p), cookies_(p.cookie_key) {
+    : ip_(ip), params_(p), tsc_per_ms_(p.tsc_hz / 1000), cookies_(p.cookie_key) {
     static unsigned instance = 0;  // setup time, main lcore: unique rte_hash names
     const std::string name = "sl_tcp_" + std::to_string(p.lcore) + "_" + std::to_string(instance++);
     rte_hash_parameters hp{};
@@ -75,10 +75,7 @@ void tcp_stack::release() noexcept {
 }
 
 void tcp_stack::tick(std::uint64_t now_tsc) noexcept {
-    now_tsc_ = now_tsc;
-    const std::uint64_t per_ms = params_.tsc_hz / 1000;
-    now_ms_ = per_ms == 0 ? 0 : std::max(now_ms_, now_tsc / per_ms);
-    wheel_.advance(now_ms_);
+    set_clock(now_tsc);
 }
 
 connection* tcp_stack::lookup(const flow_key& k) const noexcept {

@@ -25,6 +25,7 @@
 #include <rte_hash.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -191,6 +192,8 @@ public:
     [[nodiscard]] std::uint32_t active_connections() const noexcept { return in_use_; }
     [[nodiscard]] connection* lookup(const flow_key& k) const noexcept;
     [[nodiscard]] std::uint64_t now_ms() const noexcept { return now_ms_; }
+    // The TSC of the burst being processed (input(), tick()): what the stack's clock reads.
+    [[nodiscard]] std::uint64_t now_tsc() const noexcept { return now_tsc_; }
     [[nodiscard]] const tcp_params& params() const noexcept { return params_; }
     // The lcore's timer wheel (1 ms ticks, advanced by tick()); applications on this lcore may
     // arm their own timers on it (e.g. request timeouts), with the wheel's contract.
@@ -198,6 +201,18 @@ public:
 
 private:
     friend struct tcp_detail;
+    // Sets now_tsc_, now_ms_ and advances the wheel to now_ms_. Every segment of a burst shares
+    // one `now_tsc`, so the division runs once per burst, not per segment.
+    void set_clock(std::uint64_t now_tsc) noexcept {
+        now_tsc_ = now_tsc;
+        if (now_tsc != clock_tsc_) {
+            clock_tsc_ = now_tsc;
+            now_ms_ = tsc_per_ms_ == 0 ? 0 : std::max(now_ms_, now_tsc / tsc_per_ms_);
+        }
+        if (wheel_.now() < now_ms_) {
+            wheel_.advance(now_ms_);  // timers armed after this count from now
+        }
+    }
     struct listener {
         std::uint16_t port = 0;  // network order; 0: free slot
         std::uint32_t backlog = 0;
@@ -219,6 +234,8 @@ private:
     core::timer_wheel wheel_{0};
     std::uint64_t now_tsc_ = 0;
     std::uint64_t now_ms_ = 0;
+    std::uint64_t clock_tsc_ = 0;  // the TSC now_ms_ was computed from (0 -> 0 ms)
+    std::uint64_t tsc_per_ms_ = 0;  // params_.tsc_hz / 1000, once
     std::uint16_t next_ephemeral_ = 0;
     syn_cookie_codec cookies_;
     // Per port, read at the first connect() on it (rss.hh); 16 ports at most (net::max_ports).
