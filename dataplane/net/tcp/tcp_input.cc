@@ -343,7 +343,7 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
     } else if (seg.has(th_fin) && t.state == tcp_state::time_wait) {
         // A retransmitted FIN: ACK it and restart the 2 MSL timeout (RFC 9293 §3.10.7.4).
         send_ack(s, t);
-        s.wheel_.arm_after(t.rtx_timer, s.params_.time_wait_ms, &on_rtx_timer, &t);
+        t.rtx_timer.arm_after(s.wheel_, s.params_.time_wait_ms, &on_rtx_timer, &t);
     }
 }
 

@@ -273,7 +273,7 @@ void tcp_stack::set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_
     c.ka_interval_ms = std::max<std::uint32_t>(interval_ms, 1);
     c.ka_probes = probes;
     if (idle_ms == 0 && c.flight() == 0 && c.snd_queued == 0) {
-        wheel_.cancel(c.rtx_timer);
+        c.rtx_timer.stop();
     }
     tcp_detail::keepalive_rearm(*this, c);
 }
@@ -406,8 +406,8 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
     if (t.state == tcp_state::syn_received && t.listener < tcp_stack::max_listeners) {
         --s.listeners_[t.listener].pending;
     }
-    s.wheel_.cancel(t.rtx_timer);
-    s.wheel_.cancel(t.delack_timer);
+    t.rtx_timer.cancel(s.wheel_);  // out of the wheel: the TCB is reused
+    t.delack_timer.cancel(s.wheel_);
     sndq_free(t);
     rcvq_free(t);
     if (t.ooo != nullptr) {
@@ -451,9 +451,9 @@ void tcp_detail::enter_time_wait(tcp_stack& s, tcb& t) noexcept {
     // RFC 9293 §3.10.7.4: TIME-WAIT holds the pair for 2 MSL (configurable here).
     t.state = tcp_state::time_wait;
     stats(s, t.port).count(event::tcp_time_wait);
-    s.wheel_.cancel(t.delack_timer);
+    t.delack_timer.stop();
     sndq_free(t);
-    s.wheel_.arm_after(t.rtx_timer, s.params_.time_wait_ms, &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, s.params_.time_wait_ms, &on_rtx_timer, &t);
     notify_closed(s, t, close_reason::normal);
 }
 
@@ -465,7 +465,7 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
     t.listener = 0xffff;
     t.state = t.fin_queued ? tcp_state::fin_wait_1 : tcp_state::established;
     t.retries = 0;
-    s.wheel_.cancel(t.rtx_timer);
+    t.rtx_timer.stop();
     if (t.rtt.backoffs() > 0 && !t.rtt.has_sample()) {
         t.rtt.on_established_after_syn_loss();
     }
@@ -480,7 +480,7 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
 }
 
 void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
-    s.wheel_.cancel(t.delack_timer);
+    t.delack_timer.stop();
     sndq_free(t);
     rcvq_free(t);
     if (t.ooo != nullptr) {
@@ -491,7 +491,7 @@ void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
     t.handler = nullptr;
     t.app_closed = true;
     t.doomed = true;
-    s.wheel_.arm_after(t.rtx_timer, 0, &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, 0, &on_rtx_timer, &t);
 }
 
 void tcp_detail::challenge_ack(tcp_stack& s, tcb& t) noexcept {
@@ -517,7 +517,7 @@ void tcp_detail::keepalive_rearm(tcp_stack& s, tcb& t) noexcept {
         return;
     }
     t.ka_sent = 0;
-    s.wheel_.arm_after(t.rtx_timer, t.ka_idle_ms, &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, t.ka_idle_ms, &on_rtx_timer, &t);
 }
 
 void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {
@@ -527,7 +527,7 @@ void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {
             t.connect_deadline_ms > s.now_ms_ ? t.connect_deadline_ms - s.now_ms_ : 0;
         ms = std::min(ms, left);
     }
-    s.wheel_.arm_after(t.rtx_timer, std::max<std::uint64_t>(ms, 1), &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, std::max<std::uint64_t>(ms, 1), &on_rtx_timer, &t);
 }
 
 }  // namespace sluice::dp::net::tcp
