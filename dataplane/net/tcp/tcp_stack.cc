@@ -44,6 +44,7 @@ tcp_stack::tcp_stack(net::stack& ip, const tcp_params& p)
         return;
     }
     tcbs_ = std::make_unique<tcb[]>(p.max_connections);
+    flow_cache_ = std::make_unique<tcb*[]>(std::size_t{1} << flow_cache_bits);  // all null
     for (std::uint32_t i = 0; i < p.max_connections; ++i) {
         tcbs_[i].pool_index = i;
         tcbs_[i].next_free = i + 1;
@@ -79,11 +80,23 @@ void tcp_stack::tick(std::uint64_t now_tsc) noexcept {
 }
 
 connection* tcp_stack::lookup(const flow_key& k) const noexcept {
+    tcb*& slot = flow_cache_[flow_slot(k)];
+    if (slot != nullptr && std::memcmp(&slot->key, &k, sizeof(flow_key)) == 0) [[likely]] {
+        return slot;
+    }
     void* data = nullptr;
     if (rte_hash_lookup_data(table_, &k, &data) < 0) {
         return nullptr;
     }
-    return static_cast<tcb*>(data);
+    slot = static_cast<tcb*>(data);
+    return slot;
+}
+
+void tcp_stack::flow_cache_forget(const tcb& t) noexcept {
+    tcb*& slot = flow_cache_[flow_slot(t.key)];
+    if (slot == &t) {
+        slot = nullptr;
+    }
 }
 
 bool tcp_stack::listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h) noexcept {
@@ -416,6 +429,7 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
         t.ooo = nullptr;
     }
     rte_hash_del_key(s.table_, &t.key);
+    s.flow_cache_forget(t);
     stats(s, t.port).count(event::tcp_closed);
     t.state = tcp_state::closed;
     t.handler = nullptr;
