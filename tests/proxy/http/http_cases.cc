@@ -294,6 +294,18 @@ std::vector<request_case> request_cases() {
         {.name = "del_in_value", .raw = get + "X-A: a\x7f" "b\r\n\r\n", .err = error::bad_header_value},
         {.name = "header_name_bad_char", .raw = get + "X(A: b\r\n\r\n", .err = error::bad_header_name},
         {.name = "header_name_empty", .raw = get + ": b\r\n\r\n", .err = error::bad_header_name},
+        // Names longer than one 16-byte vector, with the tchars a range-based scanner would
+        // find hardest ('|', '~' next to the non-tchar '{', '}'), and bad bytes past byte 16.
+        {.name = "long_header_name_with_pipe_and_tilde", .raw = get + "X-Very-Long-Name|With~Tchars!#$%&'*+.^_`: v\r\n\r\n",
+         .target = "/", .path = "/", .host = "example.com", .headers = 2},
+        {.name = "long_header_name_bad_char_after_16", .raw = get + "X-Very-Long-Name-Here(: v\r\n\r\n",
+         .err = error::bad_header_name},
+        {.name = "long_header_name_high_byte_after_16", .raw = get + "X-Very-Long-Name-Here\x80: v\r\n\r\n",
+         .err = error::bad_header_name},
+        {.name = "long_header_name_space_before_colon", .raw = get + "X-Very-Long-Name-Here-Too : v\r\n\r\n",
+         .err = error::space_before_colon,
+         .reference = ref::accepts,
+         .why = "RFC 9112 §5.1: MUST refuse whitespace between name and colon with 400; the non-strict reference accepts it"},
         {.name = "header_line_without_colon", .raw = get + "NoColon\r\n\r\n",
          .err = error::bad_header_name},
         {.name = "missing_host", .raw = "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
