@@ -48,6 +48,7 @@ gateway::gateway(net::tcp::tcp_stack& tcp, rte_mempool* pool, config_hub& hub, u
                                   static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
     // The TCP stack's clock is TSC-based milliseconds (tcp_stack::tick).
     unix_offset_ms_ = unix_ms - rte_rdtsc() / (rte_get_tsc_hz() / 1000);
+    ns_per_cycle_q32_ = (std::uint64_t{1'000'000'000} << 32) / rte_get_tsc_hz();
     health_ = std::make_unique<health_checker>(*this);
 }
 
