@@ -147,7 +147,7 @@ private:
     std::unique_ptr<filters::auth_counters> auth_stats_;
     std::uint64_t unix_offset_ms_ = 0;
     std::uint64_t ns_per_cycle_q32_ = 0;  // (1e9 << 32) / TSC Hz
-    std::uint64_t ns_tsc_ = 0;  // the TSC now_ns_ was computed from
+    std::uint64_t ns_tsc_ = 0;            // the TSC now_ns_ was computed from
     std::uint64_t now_ns_ = 0;
     std::unique_ptr<health_checker> health_;  // worker 0 only
     std::vector<std::uint16_t> listening_;

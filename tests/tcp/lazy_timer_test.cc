@@ -1,12 +1,12 @@
 // lazy_timer (net/tcp/lazy_timer.hh): the retransmission and delayed-ACK timers, moved on nearly
 // every segment, fire exactly at their latest deadline however often they were moved or
 // stopped, while moving them later leaves the wheel node where it was. Injected clock.
+#include "net/tcp/lazy_timer.hh"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <vector>
-
-#include "net/tcp/lazy_timer.hh"
 
 namespace sluice::dp::net::tcp {
 namespace {
@@ -48,8 +48,8 @@ const lazy_case cases[] = {
     {"stopped_never_fires", {{100, 40}, {120, -1}}, {}},
     {"stopped_then_rearmed_fires_at_the_new_deadline", {{100, 40}, {105, -1}, {150, 40}}, {190}},
     {"zero_delay_fires_next_tick", {{100, 0}}, {101}},
-    {"stop_and_rearm_per_exchange_fires_once_after_the_last", {{100, 20}, {101, -1}, {110, 20},
-                                                               {111, -1}, {125, 20}},
+    {"stop_and_rearm_per_exchange_fires_once_after_the_last",
+     {{100, 20}, {101, -1}, {110, 20}, {111, -1}, {125, 20}},
      {145}},
 };
 

@@ -43,8 +43,8 @@ option_parse_result parse_options(std::span<const std::uint8_t> bytes, tcp_optio
     // timestamps connection carries; it is taken without the general loop (as Linux's
     // tcp_parse_aligned_timestamp does), with the same result the loop gives.
     if (bytes.size() == 12 && bytes[0] == kind_byte(option_kind::nop) &&
-        bytes[1] == kind_byte(option_kind::nop) &&
-        bytes[2] == kind_byte(option_kind::timestamps) && bytes[3] == 10) {
+        bytes[1] == kind_byte(option_kind::nop) && bytes[2] == kind_byte(option_kind::timestamps) &&
+        bytes[3] == 10) {
         out.has_timestamps = true;
         out.ts_val = load32(bytes.data() + 4);
         out.ts_ecr = load32(bytes.data() + 8);

@@ -12,8 +12,8 @@
 #include <optional>
 
 #include "core/timer/timer_wheel.hh"
-#include "net/tcp/lazy_timer.hh"
 #include "net/tcp/congestion.hh"
+#include "net/tcp/lazy_timer.hh"
 #include "net/tcp/rtt.hh"
 #include "net/tcp/sack.hh"
 #include "net/tcp/seq.hh"

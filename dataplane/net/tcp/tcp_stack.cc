@@ -75,9 +75,7 @@ void tcp_stack::release() noexcept {
     }
 }
 
-void tcp_stack::tick(std::uint64_t now_tsc) noexcept {
-    set_clock(now_tsc);
-}
+void tcp_stack::tick(std::uint64_t now_tsc) noexcept { set_clock(now_tsc); }
 
 connection* tcp_stack::lookup(const flow_key& k) const noexcept {
     tcb*& slot = flow_cache_[flow_slot(k)];

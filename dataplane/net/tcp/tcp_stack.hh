@@ -248,7 +248,7 @@ private:
     core::timer_wheel wheel_{0};
     std::uint64_t now_tsc_ = 0;
     std::uint64_t now_ms_ = 0;
-    std::uint64_t clock_tsc_ = 0;  // the TSC now_ms_ was computed from (0 -> 0 ms)
+    std::uint64_t clock_tsc_ = 0;   // the TSC now_ms_ was computed from (0 -> 0 ms)
     std::uint64_t tsc_per_ms_ = 0;  // params_.tsc_hz / 1000, once
     std::uint16_t next_ephemeral_ = 0;
     syn_cookie_codec cookies_;
