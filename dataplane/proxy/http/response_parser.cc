@@ -59,8 +59,8 @@ std::uint32_t response_parser::feed_line(const char* p, std::uint32_t n) noexcep
         p[8] == ' ' && p[9] >= '1' && p[9] <= '5' && is(p[10], c_digit) && is(p[11], c_digit)) {
         major_ = 1;
         head_.version_minor = p[7] == '0' ? 0 : 1;
-        head_.status = static_cast<std::uint16_t>((p[9] - '0') * 100 + (p[10] - '0') * 10 +
-                                                  (p[11] - '0'));
+        head_.status =
+            static_cast<std::uint16_t>((p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0'));
         si_ = si_reason;
         i = si_reason;
     }
