@@ -49,9 +49,13 @@ arp_table::~arp_table() {
     rte_hash_free(hash_);
 }
 
-arp_entry* arp_table::lookup(rte_be32_t ip) noexcept {
+arp_entry* arp_table::lookup_slow(rte_be32_t ip) noexcept {
     const std::int32_t pos = rte_hash_lookup(hash_, &ip);
-    return pos < 0 ? nullptr : &entries_[static_cast<std::size_t>(pos)];
+    if (pos < 0) {
+        return nullptr;
+    }
+    last_ = &entries_[static_cast<std::size_t>(pos)];
+    return last_;
 }
 
 arp_entry* arp_table::insert(rte_be32_t ip) noexcept {
@@ -69,6 +73,7 @@ arp_entry* arp_table::insert(rte_be32_t ip) noexcept {
     e = arp_entry{};
     e.ip = ip;
     e.in_use = true;
+    last_ = &e;
     ++used_;
     ++incomplete_;
     return &e;
@@ -96,6 +101,9 @@ void arp_table::remove(arp_entry* e) noexcept {
         --incomplete_;
     }
     (void)rte_hash_del_key(hash_, &e->ip);
+    if (last_ == e) {
+        last_ = nullptr;
+    }
     *e = arp_entry{};
     --used_;
 }

@@ -48,10 +48,21 @@ gateway::gateway(net::tcp::tcp_stack& tcp, rte_mempool* pool, config_hub& hub, u
                                   static_cast<std::uint64_t>(ts.tv_nsec) / 1'000'000;
     // The TCP stack's clock is TSC-based milliseconds (tcp_stack::tick).
     unix_offset_ms_ = unix_ms - rte_rdtsc() / (rte_get_tsc_hz() / 1000);
+    ns_per_cycle_q32_ = (std::uint64_t{1'000'000'000} << 32) / rte_get_tsc_hz();
     health_ = std::make_unique<health_checker>(*this);
 }
 
 gateway::~gateway() { release(); }
+
+std::uint64_t gateway::refresh_now_ns(std::uint64_t tsc) noexcept {
+    // Before the stack's first input or tick (tsc 0) there is no burst clock: read the TSC.
+    const std::uint64_t t = tsc != 0 ? tsc : rte_rdtsc();
+    const std::uint64_t hz = rte_get_tsc_hz();
+    ns_tsc_ = tsc;
+    // Split: tsc * 1e9 overflows 64 bits after ~2^64 / 1e9 cycles (about 6 s at 3 GHz).
+    now_ns_ = t / hz * 1'000'000'000ULL + t % hz * 1'000'000'000ULL / hz;
+    return now_ns_;
+}
 
 std::uint64_t gateway::next_random() noexcept {
     // xorshift64*: per-lcore, fast, good enough for load balancing and ids.

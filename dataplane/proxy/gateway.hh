@@ -78,6 +78,23 @@ public:
     [[nodiscard]] gateway_config* config() noexcept { return cfg_; }
     [[nodiscard]] gateway_services& services() noexcept { return svc_; }
     [[nodiscard]] std::uint64_t now_ms() const noexcept { return tcp_.now_ms(); }
+    // TSC cycles to ns by a 32.32 fixed-point multiply (set at construction), not a division per
+    // request; exact to < 1 ns per second of `cycles`, and no overflow for long intervals.
+    [[nodiscard]] std::uint64_t cycles_to_ns(std::uint64_t cycles) const noexcept {
+        const auto wide = static_cast<unsigned __int128>(cycles) * ns_per_cycle_q32_;
+        return static_cast<std::uint64_t>(wide >> 32);
+    }
+    // The breakers' and filters' clock: TSC nanoseconds (config_hub::publish_health_now converts
+    // the same way), read from the TCP stack's burst TSC, so the division runs once per burst
+    // instead of twice per request. Lags the TSC by at most one poll iteration (1 ms when only
+    // timers run).
+    [[nodiscard]] std::uint64_t now_ns() noexcept {
+        const std::uint64_t t = tcp_.now_tsc();
+        if (t != ns_tsc_ || t == 0) [[unlikely]] {
+            return refresh_now_ns(t);
+        }
+        return now_ns_;
+    }
     [[nodiscard]] core::lcore_link* link() noexcept { return link_; }
     [[nodiscard]] std::uint64_t next_random() noexcept;
     [[nodiscard]] filters::fast_rng& id_rng() noexcept { return *id_rng_; }
@@ -115,6 +132,7 @@ public:
 private:
     void reconcile_listeners(const gateway_config* old_cfg) noexcept;
     void accept(net::tcp::connection& c) noexcept;
+    std::uint64_t refresh_now_ns(std::uint64_t tsc) noexcept;
 
     net::tcp::tcp_stack& tcp_;
     rte_mempool* pool_;
@@ -128,6 +146,9 @@ private:
     std::unique_ptr<filters::fast_rng> id_rng_;
     std::unique_ptr<filters::auth_counters> auth_stats_;
     std::uint64_t unix_offset_ms_ = 0;
+    std::uint64_t ns_per_cycle_q32_ = 0;  // (1e9 << 32) / TSC Hz
+    std::uint64_t ns_tsc_ = 0;            // the TSC now_ns_ was computed from
+    std::uint64_t now_ns_ = 0;
     std::unique_ptr<health_checker> health_;  // worker 0 only
     std::vector<std::uint16_t> listening_;
     gateway_stats published_{};

@@ -824,9 +824,7 @@ void finish_exchange(http_session& s, bool upstream_reusable) noexcept {
     if (r != nullptr) {
         run_complete_filters(*r);
         if (gw.link() != nullptr) {
-            const std::uint64_t ns =
-                (rte_rdtsc() - r->start_tsc) * 1'000'000'000ULL / rte_get_tsc_hz();
-            gw.link()->record_latency(ns);
+            gw.link()->record_latency(gw.cycles_to_ns(rte_rdtsc() - r->start_tsc));
         }
         if (!r->body_done) {
             s.keep_alive = false;  // the rest of the body is unread: the framing is lost

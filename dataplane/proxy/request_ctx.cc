@@ -20,11 +20,7 @@ http::method request_ctx::method() const noexcept {
 
 std::uint64_t request_ctx::now_ms() const noexcept { return gw_->now_ms(); }
 
-std::uint64_t request_ctx::now_ns() const noexcept {
-    // Split: tsc * 1e9 overflows 64 bits after ~2^64 / 1e9 cycles (about 6 s at 3 GHz).
-    const std::uint64_t t = rte_rdtsc(), hz = rte_get_tsc_hz();
-    return t / hz * 1'000'000'000ULL + t % hz * 1'000'000'000ULL / hz;
-}
+std::uint64_t request_ctx::now_ns() const noexcept { return gw_->now_ns(); }
 
 unsigned request_ctx::worker() const noexcept { return gw_->index(); }
 

@@ -1,8 +1,6 @@
 // See upstream_select.hh. Runs on the worker lcore that owns the request.
 #include "upstream_select.hh"
 
-#include <rte_cycles.h>
-
 #include "../filters/breaker/breaker.hh"
 #include "../filters/ratelimit/ratelimit.hh"
 #include "gateway.hh"
@@ -16,16 +14,9 @@ std::string_view header_of(const void* ctx, std::string_view lower_name) noexcep
     return static_cast<const request*>(ctx)->header(lower_name);
 }
 
-std::uint64_t now_ns() noexcept {
-    // Split: tsc * 1e9 overflows 64 bits after ~2^64 / 1e9 cycles (about 6 s at 3 GHz).
-    const std::uint64_t t = rte_rdtsc(), hz = rte_get_tsc_hz();
-    return t / hz * 1'000'000'000ULL + t % hz * 1'000'000'000ULL / hz;
-}
-
 // Endpoints the outlier detector lets through now, as a bitmap for the balancers.
 std::uint32_t healthy_mask(gateway& gw, const cluster_rt& c, bool* healthy) noexcept {
-    (void)gw;
-    const std::uint64_t now = now_ns();
+    const std::uint64_t now = gw.now_ns();
     std::uint32_t n = 0;
     for (std::size_t i = 0; i < c.endpoints.size(); ++i) {
         // Active health first: an endpoint the checker marked down is skipped without taking
@@ -129,15 +120,14 @@ bool pick_endpoint(gateway& gw, request& r, std::uint32_t& ep) noexcept {
 }
 
 void report_endpoint(gateway& gw, request& r, bool success) noexcept {
-    (void)gw;
     const cluster_rt* c = r.cluster();
     if (c == nullptr || c->breaker == nullptr) {
         return;
     }
     if (success) {
-        c->breaker->on_success(r.endpoint_idx, now_ns());
+        c->breaker->on_success(r.endpoint_idx, gw.now_ns());
     } else {
-        c->breaker->on_failure(r.endpoint_idx, now_ns());
+        c->breaker->on_failure(r.endpoint_idx, gw.now_ns());
     }
 }
 

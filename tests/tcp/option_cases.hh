@@ -94,6 +94,20 @@ inline std::vector<option_case> option_cases() {
                  opts_mss(1460)});
     c.push_back({"ts_one_sack_block", bytes_ts_sack(1), option_status::ok, opts_ts_sack(1)});
     c.push_back({"ts_three_sack_blocks", bytes_ts_sack(3), option_status::ok, opts_ts_sack(3)});
+    // RFC 7323 Appendix A layout (NOP, NOP, TS): parse_options' fast path; the same option
+    // in another order goes through the general loop and must give the same fields.
+    c.push_back({"aligned_timestamps",
+                 {1, 1, 8, 10, 0, 0, 0, 100, 0, 0, 0, 200},
+                 option_status::ok,
+                 opts_ts_sack(0)});
+    c.push_back({"timestamps_then_nops",
+                 {8, 10, 0, 0, 0, 100, 0, 0, 0, 200, 1, 1},
+                 option_status::ok,
+                 opts_ts_sack(0)});
+    c.push_back({"aligned_layout_with_bad_timestamp_length",
+                 {1, 1, 8, 9, 0, 0, 0, 100, 0, 0, 0, 200},
+                 option_status::bad_known_length,
+                 opts_none()});
     c.push_back({"window_shift_14", {1, 3, 3, 14}, option_status::ok, opts_ws(14)});
     c.push_back({"window_shift_15_clamped",
                  {1, 3, 3, 15},

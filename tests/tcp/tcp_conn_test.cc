@@ -622,11 +622,14 @@ TEST(tcp_conn, our_close_goes_fin_wait_1_fin_wait_2_time_wait_then_frees) {
     EXPECT_EQ(c->state, tcp_state::time_wait);
     h.send(F | A, 1001, iss + 2);  // the peer lost our ACK: ACK again
     EXPECT_EQ(h.out().size(), 1U);
+    const tcp::flow_key key = c->key;
+    EXPECT_EQ(h.tcp->lookup(key), c);  // found (and now in the lookup's flow cache)
     h.advance_ms(499);
     EXPECT_EQ(h.tcp->active_connections(), 1U);
     h.advance_ms(1);
     EXPECT_EQ(h.tcp->active_connections(), 0U);
     EXPECT_EQ(h.counted(event::tcp_time_wait), 1U);
+    EXPECT_EQ(h.tcp->lookup(key), nullptr);  // freeing the TCB also cleared its cache slot
 }
 
 TEST(tcp_conn, newer_syn_takes_over_time_wait_pair) {

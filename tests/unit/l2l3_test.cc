@@ -180,6 +180,29 @@ TEST(arp, reachable_entry_expires_after_timeout) {
     EXPECT_EQ(s->stats(env.port).counted(event::arp_expired), 1U);
 }
 
+TEST(arp, expired_entry_is_not_answered_from_the_last_hit_cache) {
+    // arp_table answers the entry it last found without hashing; once that entry expires, the
+    // next frame to the same neighbour must start a new resolution, not reuse the old MAC.
+    auto& env = dpdk_env::get();
+    auto s = env.make_stack();
+    env.add_peer(*s, 0);
+    rte_mbuf* m = env.mbuf_of(echo_frame(env.our_mac));
+    s->input(env.port, &m, 1, 10);
+    auto out = env.drain(*s);
+    ASSERT_EQ(out.size(), 1U);  // the echo reply, straight to the known MAC
+    EXPECT_EQ(get16(out[0], 12), 0x0800);
+    s->tick(301 * dpdk_env::hz);
+    ASSERT_EQ(s->neighbors(env.port)->size(), 0U);
+    m = env.mbuf_of(echo_frame(env.our_mac));
+    s->input(env.port, &m, 1, 301 * dpdk_env::hz + 1);
+    out = env.drain(*s);
+    ASSERT_EQ(out.size(), 1U);  // an ARP request; the reply waits for it
+    EXPECT_EQ(get16(out[0], 12), 0x0806);
+    EXPECT_EQ(get32(out[0], 38), peer_ip);
+    EXPECT_EQ(s->stats(env.port).counted(event::arp_request_tx), 1U);
+    s->release();
+}
+
 TEST(arp, gratuitous_announcement_names_our_address_twice) {
     auto& env = dpdk_env::get();
     auto s = env.make_stack();

@@ -13,6 +13,7 @@
 
 #include "core/timer/timer_wheel.hh"
 #include "net/tcp/congestion.hh"
+#include "net/tcp/lazy_timer.hh"
 #include "net/tcp/rtt.hh"
 #include "net/tcp/sack.hh"
 #include "net/tcp/seq.hh"
@@ -127,8 +128,8 @@ struct tcb {
     std::optional<congestion_control> cc;
     std::optional<sack_scoreboard> sack;  // when SACK was negotiated (RFC 6675 sender state)
     rtt_estimator rtt;
-    core::timer_node rtx_timer;    // SYN/data retransmission, TIME-WAIT
-    core::timer_node delack_timer; // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2
+    lazy_timer rtx_timer;     // SYN/data retransmission, persist, keep-alive, TIME-WAIT
+    lazy_timer delack_timer;  // RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2
     std::uint32_t pool_index = 0;
     std::uint32_t next_free = 0;
 

@@ -274,8 +274,8 @@ void tcp_detail::arm_persist(tcp_stack& s, tcb& t) noexcept {
     const std::uint64_t max_us = std::max(s.params_.rto.max_us, rto_max_floor_us);
     const std::uint64_t us =
         std::min<std::uint64_t>(std::uint64_t{t.rtt.rto_us()} << t.persist_backoff, max_us);
-    s.wheel_.arm_after(t.rtx_timer, std::max<std::uint64_t>((us + 999) / 1000, 1), &on_rtx_timer,
-                       &t);
+    t.rtx_timer.arm_after(s.wheel_, std::max<std::uint64_t>((us + 999) / 1000, 1), &on_rtx_timer,
+                          &t);
 }
 
 // RFC 2883 §4: the next ACK's first SACK block reports this duplicate.

@@ -51,10 +51,7 @@ void negotiate(tcb& t, const tcp_options& o, std::uint16_t our_mss) noexcept {
 
 void tcp_stack::input(std::uint16_t port, rte_mbuf* m, rte_be32_t src, rte_be32_t dst,
                       std::uint64_t now_tsc) noexcept {
-    now_tsc_ = now_tsc;
-    const std::uint64_t per_ms = params_.tsc_hz / 1000;
-    now_ms_ = per_ms == 0 ? 0 : std::max(now_ms_, now_tsc / per_ms);
-    wheel_.advance(now_ms_);  // timers armed below count from now, not from the last tick
+    set_clock(now_tsc);  // timers armed below count from now, not from the last tick
     queue_stats& st = ip_.stats(port);
     if (rte_pktmbuf_pkt_len(m) < sizeof(rte_tcp_hdr) ||
         rte_pktmbuf_data_len(m) < sizeof(rte_tcp_hdr)) [[unlikely]] {
@@ -346,7 +343,7 @@ void tcp_detail::input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow
     } else if (seg.has(th_fin) && t.state == tcp_state::time_wait) {
         // A retransmitted FIN: ACK it and restart the 2 MSL timeout (RFC 9293 §3.10.7.4).
         send_ack(s, t);
-        s.wheel_.arm_after(t.rtx_timer, s.params_.time_wait_ms, &on_rtx_timer, &t);
+        t.rtx_timer.arm_after(s.wheel_, s.params_.time_wait_ms, &on_rtx_timer, &t);
     }
 }
 

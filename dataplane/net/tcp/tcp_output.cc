@@ -132,7 +132,7 @@ bool tcp_detail::send_data(tcp_stack& s, tcb& t, seq_t seq, std::uint32_t len,
     fill_checksum(m, t.key.local_addr[0], t.key.remote_addr[0]);
     if ((flags & th_ack) != 0) {
         t.unacked_segs = 0;
-        s.wheel_.cancel(t.delack_timer);
+        t.delack_timer.stop();
     }
     stats(s, t.port).count(event::tcp_segment_tx);
     s.ip_.ipv4_output(t.port, m, t.key.remote_addr[0], IPPROTO_TCP, s.now_tsc_);
@@ -369,16 +369,22 @@ void tcp_detail::retransmit_first(tcp_stack& s, tcb& t) noexcept {
     send_data(s, t, t.snd_una, len, th_ack | (fin ? th_fin : 0));
 }
 
-void tcp_detail::on_delack_timer(core::timer_wheel&, core::timer_node&, void* ctx) noexcept {
+void tcp_detail::on_delack_timer(core::timer_wheel& w, core::timer_node&, void* ctx) noexcept {
     auto& t = *static_cast<tcb*>(ctx);
+    if (!t.delack_timer.due(w, &on_delack_timer, &t)) {
+        return;  // stopped or moved later since it was filed (lazy_timer)
+    }
     stats(*t.owner, t.port).count(event::tcp_delayed_ack);
     send_ack(*t.owner, t);
 }
 
 // RFC 6298 §5.4-5.6 retransmission timer; also SYN retries, the connect timeout, the zero
 // window probe and the end of TIME-WAIT.
-void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) noexcept {
+void tcp_detail::on_rtx_timer(core::timer_wheel& w, core::timer_node&, void* ctx) noexcept {
     auto& t = *static_cast<tcb*>(ctx);
+    if (!t.rtx_timer.due(w, &on_rtx_timer, &t)) {
+        return;  // stopped or moved later since it was filed (lazy_timer)
+    }
     tcp_stack& s = *t.owner;
     queue_stats& st = stats(s, t.port);
     if (t.state == tcp_state::time_wait || t.doomed) {
@@ -436,7 +442,7 @@ void tcp_detail::on_rtx_timer(core::timer_wheel&, core::timer_node&, void* ctx) 
         ++t.ka_sent;
         st.count(event::tcp_keepalive_probe);
         send_data(s, t, t.snd_nxt - 1, 0, th_ack);
-        s.wheel_.arm_after(t.rtx_timer, t.ka_interval_ms, &on_rtx_timer, &t);
+        t.rtx_timer.arm_after(s.wheel_, t.ka_interval_ms, &on_rtx_timer, &t);
         return;
     }
     if (++t.retries > s.params_.data_retries) {

@@ -97,7 +97,7 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
         t.retries = 0;
         if (fin_acked) {
             t.fin_queued = false;  // nothing more to send, ever
-            s.wheel_.cancel(t.rtx_timer);
+            t.rtx_timer.stop();
             if (t.state == tcp_state::fin_wait_1) {
                 t.state = tcp_state::fin_wait_2;
             } else if (t.state == tcp_state::closing) {
@@ -143,7 +143,7 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
     if (new_ack) {
         // RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it.
         if (t.flight() == 0) {
-            s.wheel_.cancel(t.rtx_timer);
+            t.rtx_timer.stop();
         } else {
             arm_rtx(s, t);
         }
@@ -309,7 +309,7 @@ bool tcp_detail::data_received(tcp_stack& s, tcb& t, rte_mbuf* m, const segment&
     if (dup || trimmed || ++t.unacked_segs >= 2) {  // a D-SACK goes out at once
         send_ack(s, t);
     } else if (!t.delack_timer.armed()) {
-        s.wheel_.arm_after(t.delack_timer, s.params_.delack_ms, &on_delack_timer, &t);
+        t.delack_timer.arm_after(s.wheel_, s.params_.delack_ms, &on_delack_timer, &t);
     }
     return true;
 }

@@ -28,7 +28,7 @@ const char* to_string(close_reason r) noexcept {
 static_assert(sizeof(tcb) <= 1024, "issue 3: TCB state at rest must stay within 1 KiB");
 
 tcp_stack::tcp_stack(net::stack& ip, const tcp_params& p)
-    : ip_(ip), params_(p), cookies_(p.cookie_key) {
+    : ip_(ip), params_(p), tsc_per_ms_(p.tsc_hz / 1000), cookies_(p.cookie_key) {
     static unsigned instance = 0;  // setup time, main lcore: unique rte_hash names
     const std::string name = "sl_tcp_" + std::to_string(p.lcore) + "_" + std::to_string(instance++);
     rte_hash_parameters hp{};
@@ -44,6 +44,7 @@ tcp_stack::tcp_stack(net::stack& ip, const tcp_params& p)
         return;
     }
     tcbs_ = std::make_unique<tcb[]>(p.max_connections);
+    flow_cache_ = std::make_unique<tcb*[]>(std::size_t{1} << flow_cache_bits);  // all null
     for (std::uint32_t i = 0; i < p.max_connections; ++i) {
         tcbs_[i].pool_index = i;
         tcbs_[i].next_free = i + 1;
@@ -74,19 +75,26 @@ void tcp_stack::release() noexcept {
     }
 }
 
-void tcp_stack::tick(std::uint64_t now_tsc) noexcept {
-    now_tsc_ = now_tsc;
-    const std::uint64_t per_ms = params_.tsc_hz / 1000;
-    now_ms_ = per_ms == 0 ? 0 : std::max(now_ms_, now_tsc / per_ms);
-    wheel_.advance(now_ms_);
-}
+void tcp_stack::tick(std::uint64_t now_tsc) noexcept { set_clock(now_tsc); }
 
 connection* tcp_stack::lookup(const flow_key& k) const noexcept {
+    tcb*& slot = flow_cache_[flow_slot(k)];
+    if (slot != nullptr && std::memcmp(&slot->key, &k, sizeof(flow_key)) == 0) [[likely]] {
+        return slot;
+    }
     void* data = nullptr;
     if (rte_hash_lookup_data(table_, &k, &data) < 0) {
         return nullptr;
     }
-    return static_cast<tcb*>(data);
+    slot = static_cast<tcb*>(data);
+    return slot;
+}
+
+void tcp_stack::flow_cache_forget(const tcb& t) noexcept {
+    tcb*& slot = flow_cache_[flow_slot(t.key)];
+    if (slot == &t) {
+        slot = nullptr;
+    }
 }
 
 bool tcp_stack::listen(std::uint16_t port, std::uint32_t backlog, tcp_handler* h) noexcept {
@@ -276,7 +284,7 @@ void tcp_stack::set_keepalive(connection& c, std::uint32_t idle_ms, std::uint32_
     c.ka_interval_ms = std::max<std::uint32_t>(interval_ms, 1);
     c.ka_probes = probes;
     if (idle_ms == 0 && c.flight() == 0 && c.snd_queued == 0) {
-        wheel_.cancel(c.rtx_timer);
+        c.rtx_timer.stop();
     }
     tcp_detail::keepalive_rearm(*this, c);
 }
@@ -409,8 +417,8 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
     if (t.state == tcp_state::syn_received && t.listener < tcp_stack::max_listeners) {
         --s.listeners_[t.listener].pending;
     }
-    s.wheel_.cancel(t.rtx_timer);
-    s.wheel_.cancel(t.delack_timer);
+    t.rtx_timer.cancel(s.wheel_);  // out of the wheel: the TCB is reused
+    t.delack_timer.cancel(s.wheel_);
     sndq_free(t);
     rcvq_free(t);
     if (t.ooo != nullptr) {
@@ -419,6 +427,7 @@ void tcp_detail::free_tcb(tcp_stack& s, tcb& t) noexcept {
         t.ooo = nullptr;
     }
     rte_hash_del_key(s.table_, &t.key);
+    s.flow_cache_forget(t);
     stats(s, t.port).count(event::tcp_closed);
     t.state = tcp_state::closed;
     t.handler = nullptr;
@@ -454,9 +463,9 @@ void tcp_detail::enter_time_wait(tcp_stack& s, tcb& t) noexcept {
     // RFC 9293 §3.10.7.4: TIME-WAIT holds the pair for 2 MSL (configurable here).
     t.state = tcp_state::time_wait;
     stats(s, t.port).count(event::tcp_time_wait);
-    s.wheel_.cancel(t.delack_timer);
+    t.delack_timer.stop();
     sndq_free(t);
-    s.wheel_.arm_after(t.rtx_timer, s.params_.time_wait_ms, &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, s.params_.time_wait_ms, &on_rtx_timer, &t);
     notify_closed(s, t, close_reason::normal);
 }
 
@@ -468,7 +477,7 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
     t.listener = 0xffff;
     t.state = t.fin_queued ? tcp_state::fin_wait_1 : tcp_state::established;
     t.retries = 0;
-    s.wheel_.cancel(t.rtx_timer);
+    t.rtx_timer.stop();
     if (t.rtt.backoffs() > 0 && !t.rtt.has_sample()) {
         t.rtt.on_established_after_syn_loss();
     }
@@ -483,7 +492,7 @@ void tcp_detail::established(tcp_stack& s, tcb& t) noexcept {
 }
 
 void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
-    s.wheel_.cancel(t.delack_timer);
+    t.delack_timer.stop();
     sndq_free(t);
     rcvq_free(t);
     if (t.ooo != nullptr) {
@@ -494,7 +503,7 @@ void tcp_detail::doom(tcp_stack& s, tcb& t) noexcept {
     t.handler = nullptr;
     t.app_closed = true;
     t.doomed = true;
-    s.wheel_.arm_after(t.rtx_timer, 0, &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, 0, &on_rtx_timer, &t);
 }
 
 void tcp_detail::challenge_ack(tcp_stack& s, tcb& t) noexcept {
@@ -520,7 +529,7 @@ void tcp_detail::keepalive_rearm(tcp_stack& s, tcb& t) noexcept {
         return;
     }
     t.ka_sent = 0;
-    s.wheel_.arm_after(t.rtx_timer, t.ka_idle_ms, &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, t.ka_idle_ms, &on_rtx_timer, &t);
 }
 
 void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {
@@ -530,7 +539,7 @@ void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {
             t.connect_deadline_ms > s.now_ms_ ? t.connect_deadline_ms - s.now_ms_ : 0;
         ms = std::min(ms, left);
     }
-    s.wheel_.arm_after(t.rtx_timer, std::max<std::uint64_t>(ms, 1), &on_rtx_timer, &t);
+    t.rtx_timer.arm_after(s.wheel_, std::max<std::uint64_t>(ms, 1), &on_rtx_timer, &t);
 }
 
 }  // namespace sluice::dp::net::tcp

@@ -2,6 +2,7 @@
 #include "response_parser.hh"
 
 #include <algorithm>
+#include <cstring>
 
 #include "http_chars.hh"
 
@@ -52,6 +53,17 @@ std::uint32_t response_parser::fail(error e, std::uint32_t at) noexcept {
 std::uint32_t response_parser::feed_line(const char* p, std::uint32_t n) noexcept {
     static constexpr char proto[] = "HTTP/";
     std::uint32_t i = 0;
+    // The usual start, "HTTP/1.x DDD" whole in this span, checked in one go with the checks the
+    // byte loop makes; the loop takes everything else, every error and every split included.
+    if (si_ == 0 && n >= si_reason && std::memcmp(p, "HTTP/1.", 7) == 0 && is(p[7], c_digit) &&
+        p[8] == ' ' && p[9] >= '1' && p[9] <= '5' && is(p[10], c_digit) && is(p[11], c_digit)) {
+        major_ = 1;
+        head_.version_minor = p[7] == '0' ? 0 : 1;
+        head_.status =
+            static_cast<std::uint16_t>((p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0'));
+        si_ = si_reason;
+        i = si_reason;
+    }
     while (i < n) {
         const char c = p[i];
         const std::uint32_t at = pos_ + i;
