@@ -259,10 +259,7 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 [[fallthrough]];  // the usual path runs line_start → name → value in one go
             }
             case st::name: {
-                std::uint32_t j = i;
-                while (j < n && is(p[j], c_tchar)) {
-                    ++j;
-                }
+                const std::uint32_t j = scan_class(p, i, n, tchar_class, c_tchar);
                 const std::uint32_t run = j - i;
                 // A name cut by the span end is kept (lower-cased prefix) for classification;
                 // a name wholly in this span is classified in place, without a copy.
