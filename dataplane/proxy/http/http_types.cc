@@ -98,7 +98,8 @@ namespace {
 template <typename W>
 inline bool word_eq(const char* n, const char* lit) noexcept {
     const auto l = detail::load_word<W>(lit);
-    const W letters = static_cast<W>((l & static_cast<W>(static_cast<W>(~W{0}) / 0xff * 0x40)) >> 1);
+    const W letters =
+        static_cast<W>((l & static_cast<W>(static_cast<W>(~W{0}) / 0xff * 0x40)) >> 1);
     return static_cast<W>(detail::load_word<W>(n) | letters) == l;
 }
 
@@ -113,8 +114,7 @@ inline bool is_name(std::string_view n, const char* lit) noexcept {
                (len <= 16 || word_eq<std::uint64_t>(s + 8, lit + 8));
     }
     if (len >= 4) {
-        return word_eq<std::uint32_t>(s, lit) &&
-               word_eq<std::uint32_t>(s + len - 4, lit + len - 4);
+        return word_eq<std::uint32_t>(s, lit) && word_eq<std::uint32_t>(s + len - 4, lit + len - 4);
     }
     return len >= 2 && word_eq<std::uint16_t>(s, lit) &&
            word_eq<std::uint16_t>(s + len - 2, lit + len - 2);

@@ -246,10 +246,9 @@ TEST(http_request_line_fast_path, agrees_with_byte_loop_under_every_single_byte_
         "GET http://h/p HTTP/1.1\r\n",
     };
     const std::string rest = "Host: h\r\nContent-Length: 0\r\n\r\n";
-    const char subs[] = {'\0', '\t', ' ',    '"', '#', '%', '/', '<', '>', '?', '@', '\\',
-                         '^',  '`',  '{',    '|', '}', '~', ':', '.', '*', 'A', 'a', '0',
-                         '1',  '9',  'G',    'T', 'H', 'P', 'S', '\r', '\n', '\x7f', '\x80',
-                         '\xff'};
+    const char subs[] = {'\0', '\t', ' ', '"', '#', '%', '/', '<',  '>',  '?',    '@',    '\\',
+                         '^',  '`',  '{', '|', '}', '~', ':', '.',  '*',  'A',    'a',    '0',
+                         '1',  '9',  'G', 'T', 'H', 'P', 'S', '\r', '\n', '\x7f', '\x80', '\xff'};
     int cases = 0;
     int accepted = 0;
     for (const std::string& line : lines) {
@@ -264,13 +263,15 @@ TEST(http_request_line_fast_path, agrees_with_byte_loop_under_every_single_byte_
                 const request_case c{.name = "mutant", .raw = raw};
                 const parsed whole = parse_request(c, {});
                 const parsed bytes = parse_request(c, every_byte(raw.size()));
-                ASSERT_EQ(whole.o, bytes.o) << "line " << line << " byte " << at << " = "
-                                            << static_cast<int>(sub);
+                ASSERT_EQ(whole.o, bytes.o)
+                    << "line " << line << " byte " << at << " = " << static_cast<int>(sub);
                 ASSERT_EQ(whole.f, bytes.f) << "line " << line << " byte " << at;
                 h::request_parser p1;
                 h::request_parser p2;
                 p1.feed_head(raw.data(), static_cast<std::uint32_t>(raw.size()));
-                for (std::size_t k = 0; k < raw.size() && p2.head_state() == h::request_parser::state::need_more; ++k) {
+                for (std::size_t k = 0;
+                     k < raw.size() && p2.head_state() == h::request_parser::state::need_more;
+                     ++k) {
                     p2.feed_head(raw.data() + k, 1);
                 }
                 ASSERT_EQ(p1.head().m, p2.head().m) << "line " << line << " byte " << at;
