@@ -285,6 +285,69 @@ TEST(http_request_line_fast_path, agrees_with_byte_loop_under_every_single_byte_
     EXPECT_LT(accepted, cases);
 }
 
+// The status line's fast path (the fixed part and SP reason-phrase CRLF whole in the span)
+// against the byte loop, as above: whole versus a byte at a time, every byte of the line
+// replaced, comparing the outcome, status, version, reason phrase, head length and fields.
+TEST(http_status_line_fast_path, agrees_with_byte_loop_under_every_single_byte_change) {
+    const std::vector<std::string> lines = {
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.0 404 Not Found\r\n",
+        "HTTP/1.1 503 Service Unavailable, try again \t later\r\n",
+        "HTTP/1.1 204 \r\n",
+        "HTTP/1.1 200\r\n",
+    };
+    const std::string rest = "Content-Length: 2\r\nX-A: b\r\n\r\nok";
+    const char subs[] = {'\0', '\t', ' ', '\r', '\n', '\x7f', '\x80', '\xff', '\x1f', 'H', 'x',
+                         '0',  '1',  '2', '9',  '.',  ':',    '/',    'P',    '\x08'};
+    auto parse = [](const std::string& raw, bool bytewise, std::string& shape) {
+        h::response_parser p;
+        p.reset(false);
+        if (bytewise) {
+            for (std::size_t k = 0;
+                 k < raw.size() && p.head_state() == h::response_parser::state::need_more; ++k) {
+                p.feed_head(raw.data() + k, 1);
+            }
+        } else {
+            p.feed_head(raw.data(), static_cast<std::uint32_t>(raw.size()));
+        }
+        const auto& hd = p.head();
+        shape = std::to_string(static_cast<int>(p.head_state())) + "/" +
+                std::to_string(static_cast<int>(p.err()));
+        if (p.head_state() == h::response_parser::state::done) {
+            shape += "/" + std::to_string(hd.status) + "/" + std::to_string(hd.version_minor) +
+                     "/" + std::string(view_of(raw.data(), hd.reason)) + "/" +
+                     std::to_string(hd.head_len) + "/" + std::to_string(hd.header_count);
+            for (std::uint16_t i = 0; i < hd.header_count; ++i) {
+                shape += "/" + std::string(view_of(raw.data(), hd.headers[i].name)) + "=" +
+                         std::string(view_of(raw.data(), hd.headers[i].value));
+            }
+        }
+        return p.head_state() == h::response_parser::state::done;
+    };
+    int cases = 0;
+    int accepted = 0;
+    for (const std::string& line : lines) {
+        for (std::size_t at = 0; at <= line.size(); ++at) {
+            for (const char sub : subs) {
+                std::string raw = line + rest;
+                if (at < line.size()) {
+                    raw[at] = sub;
+                } else if (sub != subs[0]) {
+                    continue;
+                }
+                std::string whole;
+                std::string bytes;
+                accepted += parse(raw, false, whole) ? 1 : 0;
+                parse(raw, true, bytes);
+                ASSERT_EQ(whole, bytes) << "line " << line << " byte " << at;
+                ++cases;
+            }
+        }
+    }
+    EXPECT_GT(accepted, static_cast<int>(lines.size()));
+    EXPECT_LT(accepted, cases);
+}
+
 TEST(http_request, pipelined_requests_parse_after_reset) {
     const std::string raw = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n";
     h::request_parser p;
