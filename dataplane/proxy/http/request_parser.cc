@@ -82,9 +82,10 @@ void request_parser::end_target(std::uint32_t at) noexcept {
     vi_ = 0;
 }
 
-// The common shape whole in this span, at the start of the line:
-//   ("GET" / "PUT" / "HEAD" / "POST") SP "/" *( path / "?" query ) SP "HTTP/1." ("0" / "1") CRLF
-// with no pct-encoding in the target. The method is one word compare, the target a class scan
+// RFC 9112 §3, the common shape whole in this span, at the start of the line:
+//   ("GET" / "PUT" / "HEAD" / "POST") SP "/" *c_path [ "?" *c_query ] SP "HTTP/1." ("0" / "1")
+//   CRLF
+// (origin-form, §3.2.1, with no pct-encoding). The method is one word compare, the target a class scan
 // (scan_class: 16 bytes at a time), the version one 8-byte compare. Returns the bytes through the
 // LF with the head recorded as feed_line's byte loop records it, or 0, having recorded nothing,
 // for anything else (other methods, other target forms, '%', a bad byte, a line cut by the span
