@@ -28,7 +28,10 @@ void field_section::reset(bool trailer) noexcept {
     err_ = error::none;
 }
 
-error field_section::begin_value(std::string_view name) noexcept {
+// begin_value and end_field run once per field and only from feed(); inlined there they save
+// the call, the spills and the reloads of the members feed() holds in registers (measured with
+// bench/gateway/inproc_callgrind.py: about 30 instructions per field).
+[[gnu::always_inline]] inline error field_section::begin_value(std::string_view name) noexcept {
     // `name` is the whole name, or its first sizeof(nbuf_) bytes when it spanned segments.
     id_ = name_len_ <= sizeof(nbuf_) ? classify_header(name) : header_id::other;
     mode_ = mode::none;
@@ -203,7 +206,9 @@ error field_section::value_byte(char c, std::uint32_t off, connection_info& conn
     return error::none;
 }
 
-error field_section::end_field(header_field* out, std::uint16_t& count, connection_info& conn) noexcept {
+[[gnu::always_inline]] inline error field_section::end_field(header_field* out,
+                                                             std::uint16_t& count,
+                                                             connection_info& conn) noexcept {
     if (mode_ == mode::content_length) {
         if (cl_digits_ == 0) {
             return error::bad_content_length;
@@ -259,10 +264,7 @@ std::uint32_t field_section::feed(const char* p, std::uint32_t n, std::uint32_t 
                 [[fallthrough]];  // the usual path runs line_start → name → value in one go
             }
             case st::name: {
-                std::uint32_t j = i;
-                while (j < n && is(p[j], c_tchar)) {
-                    ++j;
-                }
+                const std::uint32_t j = scan_class(p, i, n, tchar_class, c_tchar);
                 const std::uint32_t run = j - i;
                 // A name cut by the span end is kept (lower-cased prefix) for classification;
                 // a name wholly in this span is classified in place, without a copy.

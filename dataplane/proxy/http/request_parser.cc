@@ -82,8 +82,90 @@ void request_parser::end_target(std::uint32_t at) noexcept {
     vi_ = 0;
 }
 
+// RFC 9112 §3, the common shape whole in this span, at the start of the line:
+//   ("GET" / "PUT" / "HEAD" / "POST") SP "/" *c_path [ "?" *c_query ] SP "HTTP/1." ("0" / "1")
+//   CRLF
+// (origin-form, §3.2.1, with no pct-encoding). The method is one word compare, the target a class scan
+// (scan_class: 16 bytes at a time), the version one 8-byte compare. Returns the bytes through the
+// LF with the head recorded as feed_line's byte loop records it, or 0, having recorded nothing,
+// for anything else (other methods, other target forms, '%', a bad byte, a line cut by the span
+// end), which the byte loop then accepts or refuses exactly as before.
+std::uint32_t request_parser::fast_line(const char* p, std::uint32_t n) noexcept {
+    // The shortest such line is "GET / HTTP/1.1\r\n".
+    if (n < 16) {
+        return 0;
+    }
+    const auto w = load_word<std::uint32_t>(p);
+    method m;
+    std::uint32_t ml;
+    if (w == le_word<std::uint32_t>("GET ")) {
+        m = method::get;
+        ml = 3;
+    } else if (w == le_word<std::uint32_t>("PUT ")) {
+        m = method::put;
+        ml = 3;
+    } else if (p[4] != ' ') {
+        return 0;
+    } else if (w == le_word<std::uint32_t>("POST")) {
+        m = method::post;
+        ml = 4;
+    } else if (w == le_word<std::uint32_t>("HEAD")) {
+        m = method::head;
+        ml = 4;
+    } else {
+        return 0;
+    }
+    const std::uint32_t path = ml + 1;
+    if (p[path] != '/') {
+        return 0;  // asterisk-, absolute- or authority-form, or an error: the byte loop decides
+    }
+    std::uint32_t i = scan_class(p, path + 1, n, path_class, c_path);
+    std::uint32_t query = 0;
+    if (i < n && p[i] == '?') {
+        query = i + 1;
+        i = scan_class(p, query, n, query_class, c_query);
+    }
+    // SP "HTTP/1.x" CR LF: 11 bytes.
+    if (n - i < 11 || p[i] != ' ') {
+        return 0;
+    }
+    const auto v = load_word<std::uint64_t>(p + i + 1);
+    std::uint8_t minor;
+    if (v == le_word<std::uint64_t>("HTTP/1.1")) {
+        minor = 1;
+    } else if (v == le_word<std::uint64_t>("HTTP/1.0")) {
+        minor = 0;
+    } else {
+        return 0;
+    }
+    if (p[i + 9] != '\r' || p[i + 10] != '\n') {
+        return 0;
+    }
+    head_.m = m;
+    head_.method_tok = {pos_, ml};
+    tok_len_ = ml;
+    head_.target = {pos_ + path, i - path};
+    head_.path.off = pos_ + path;
+    if (query != 0) {
+        head_.path.len = query - 1 - path;
+        head_.query = {pos_ + query, i - query};
+    } else {
+        head_.path.len = i - path;
+    }
+    head_.version_minor = minor;
+    rl_ = rl::version;
+    in_fields_ = true;
+    hdr_start_ = pos_ + i + 11;
+    return i + 11;
+}
+
 // One byte at a time, except the method and path runs, which are scanned in tight loops.
 std::uint32_t request_parser::feed_line(const char* p, std::uint32_t n) noexcept {
+    if (rl_ == rl::lead) {
+        if (const std::uint32_t k = fast_line(p, n); k != 0) {
+            return k;
+        }
+    }
     std::uint32_t i = 0;
     while (i < n) {
         const char c = p[i];

@@ -44,6 +44,7 @@ private:
 
     std::uint32_t fail(error e, std::uint32_t at) noexcept;
     std::uint32_t feed_line(const char* p, std::uint32_t n) noexcept;
+    std::uint32_t fast_line(const char* p, std::uint32_t n) noexcept;
     void end_target(std::uint32_t at) noexcept;
     void finish() noexcept;
 

@@ -63,6 +63,17 @@ std::uint32_t response_parser::feed_line(const char* p, std::uint32_t n) noexcep
             static_cast<std::uint16_t>((p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0'));
         si_ = si_reason;
         i = si_reason;
+        // And the usual end, SP reason-phrase CRLF (RFC 9112 §4), when whole in this span.
+        if (n >= si_reason + 3 && p[si_reason] == ' ') {
+            const std::uint32_t j = scan_value(p, si_reason + 1, n);
+            if (j + 1 < n && p[j] == '\r' && p[j + 1] == '\n') {
+                head_.reason = {pos_ + si_reason + 1, j - si_reason - 1};
+                si_ = si_lf;
+                in_fields_ = true;
+                hdr_start_ = pos_ + j + 2;
+                return j + 2;
+            }
+        }
     }
     while (i < n) {
         const char c = p[i];

@@ -116,6 +116,32 @@ std::vector<request_case> request_cases() {
                 "\"Transfer-Encodingx\" for Transfer-Encoding; for us it is an ordinary field"},
         {.name = "headers_at_limit", .raw = get + many_headers(99) + "\r\n", .target = "/",
          .path = "/", .host = "example.com", .headers = 100},
+        // The request line's fast path (request_parser::fast_line) and its fall-backs.
+        {.name = "fast_put_query_http10",
+         .raw = "PUT /a/b/c?d=e&f=g HTTP/1.0\r\nContent-Length: 0\r\n\r\n", .m = method::put,
+         .target = "/a/b/c?d=e&f=g", .path = "/a/b/c", .query = "d=e&f=g", .minor = 0,
+         .body = body_kind::length, .keep_alive = false, .headers = 1},
+        {.name = "fast_head_long_target",
+         .raw = "HEAD /" + repeat("azAZ09-._~!$&'()*+,;=:@/", 3) + "?" +
+                repeat("q/?:@x", 4) + " HTTP/1.1\r\n" + host + "\r\n",
+         .m = method::head,
+         .target = "/azAZ09-._~!$&'()*+,;=:@/azAZ09-._~!$&'()*+,;=:@/azAZ09-._~!$&'()*+,;=:@/"
+                   "?q/?:@xq/?:@xq/?:@xq/?:@x",
+         .path = "/azAZ09-._~!$&'()*+,;=:@/azAZ09-._~!$&'()*+,;=:@/azAZ09-._~!$&'()*+,;=:@/",
+         .query = "q/?:@xq/?:@xq/?:@xq/?:@x", .host = "example.com", .headers = 1},
+        {.name = "fast_path_falls_back_on_pct",
+         .raw = "GET /a%20b/c?x=%41 HTTP/1.1\r\n" + host + "\r\n", .target = "/a%20b/c?x=%41",
+         .path = "/a%20b/c", .query = "x=%41", .host = "example.com", .headers = 1},
+        {.name = "fast_path_falls_back_on_delete",
+         .raw = "DELETE /items/42 HTTP/1.1\r\n" + host + "\r\n", .m = method::delete_,
+         .target = "/items/42", .path = "/items/42", .host = "example.com", .headers = 1},
+        {.name = "fast_path_falls_back_on_get_without_space",
+         .raw = "GETS /x HTTP/1.1\r\n" + host + "\r\n", .m = method::other, .target = "/x",
+         .path = "/x", .host = "example.com", .headers = 1, .reference = ref::rejects,
+         .why = "as extension_method_unknown_to_reference"},
+        {.name = "fast_path_falls_back_on_empty_line_first",
+         .raw = "\r\nPOST /x HTTP/1.1\r\n" + host + "\r\n", .m = method::post,
+         .target = "/x", .path = "/x", .host = "example.com", .headers = 1},
 
         // ---- refused ----
         {.name = "cl_and_te",

@@ -231,6 +231,123 @@ TEST(http_request, connection_lists_hop_by_hop_options) {
     EXPECT_TRUE(p.head().upgrade);
 }
 
+// The request line's fast path (request_parser::fast_line) against the byte loop: a head fed
+// whole takes the fast path when its line has the common shape, one fed a byte at a time never
+// does; both must give the same outcome, fields and method for the common shapes and for every
+// byte of them replaced by each byte below (bad bytes, delimiters, version and method letters).
+TEST(http_request_line_fast_path, agrees_with_byte_loop_under_every_single_byte_change) {
+    const std::vector<std::string> lines = {
+        "GET / HTTP/1.1\r\n",
+        "GET /bench HTTP/1.1\r\n",
+        "PUT /a/b/c?d=e&f=g HTTP/1.0\r\n",
+        "POST /0123456789abcdefghij/klmnopqrstuv?w=x&y=z/0123456789 HTTP/1.1\r\n",
+        "HEAD /x?y HTTP/1.1\r\n",
+        "OPTIONS * HTTP/1.1\r\n",
+        "GET http://h/p HTTP/1.1\r\n",
+    };
+    const std::string rest = "Host: h\r\nContent-Length: 0\r\n\r\n";
+    const char subs[] = {'\0', '\t', ' ', '"', '#', '%', '/', '<',  '>',  '?',    '@',    '\\',
+                         '^',  '`',  '{', '|', '}', '~', ':', '.',  '*',  'A',    'a',    '0',
+                         '1',  '9',  'G', 'T', 'H', 'P', 'S', '\r', '\n', '\x7f', '\x80', '\xff'};
+    int cases = 0;
+    int accepted = 0;
+    for (const std::string& line : lines) {
+        for (std::size_t at = 0; at <= line.size(); ++at) {
+            for (const char sub : subs) {
+                std::string raw = line + rest;
+                if (at < line.size()) {
+                    raw[at] = sub;
+                } else if (sub != subs[0]) {
+                    continue;  // the unchanged line, once
+                }
+                const request_case c{.name = "mutant", .raw = raw};
+                const parsed whole = parse_request(c, {});
+                const parsed bytes = parse_request(c, every_byte(raw.size()));
+                ASSERT_EQ(whole.o, bytes.o)
+                    << "line " << line << " byte " << at << " = " << static_cast<int>(sub);
+                ASSERT_EQ(whole.f, bytes.f) << "line " << line << " byte " << at;
+                h::request_parser p1;
+                h::request_parser p2;
+                p1.feed_head(raw.data(), static_cast<std::uint32_t>(raw.size()));
+                for (std::size_t k = 0;
+                     k < raw.size() && p2.head_state() == h::request_parser::state::need_more;
+                     ++k) {
+                    p2.feed_head(raw.data() + k, 1);
+                }
+                ASSERT_EQ(p1.head().m, p2.head().m) << "line " << line << " byte " << at;
+                ++cases;
+                accepted += whole.o.complete ? 1 : 0;
+            }
+        }
+    }
+    // Sanity: the unchanged lines and the harmless changes parse, the rest do not.
+    EXPECT_GT(accepted, static_cast<int>(lines.size()));
+    EXPECT_LT(accepted, cases);
+}
+
+// The status line's fast path (the fixed part and SP reason-phrase CRLF whole in the span)
+// against the byte loop, as above: whole versus a byte at a time, every byte of the line
+// replaced, comparing the outcome, status, version, reason phrase, head length and fields.
+TEST(http_status_line_fast_path, agrees_with_byte_loop_under_every_single_byte_change) {
+    const std::vector<std::string> lines = {
+        "HTTP/1.1 200 OK\r\n",
+        "HTTP/1.0 404 Not Found\r\n",
+        "HTTP/1.1 503 Service Unavailable, try again \t later\r\n",
+        "HTTP/1.1 204 \r\n",
+        "HTTP/1.1 200\r\n",
+    };
+    const std::string rest = "Content-Length: 2\r\nX-A: b\r\n\r\nok";
+    const char subs[] = {'\0', '\t', ' ', '\r', '\n', '\x7f', '\x80', '\xff', '\x1f', 'H', 'x',
+                         '0',  '1',  '2', '9',  '.',  ':',    '/',    'P',    '\x08'};
+    auto parse = [](const std::string& raw, bool bytewise, std::string& shape) {
+        h::response_parser p;
+        p.reset(false);
+        if (bytewise) {
+            for (std::size_t k = 0;
+                 k < raw.size() && p.head_state() == h::response_parser::state::need_more; ++k) {
+                p.feed_head(raw.data() + k, 1);
+            }
+        } else {
+            p.feed_head(raw.data(), static_cast<std::uint32_t>(raw.size()));
+        }
+        const auto& hd = p.head();
+        shape = std::to_string(static_cast<int>(p.head_state())) + "/" +
+                std::to_string(static_cast<int>(p.err()));
+        if (p.head_state() == h::response_parser::state::done) {
+            shape += "/" + std::to_string(hd.status) + "/" + std::to_string(hd.version_minor) +
+                     "/" + std::string(view_of(raw.data(), hd.reason)) + "/" +
+                     std::to_string(hd.head_len) + "/" + std::to_string(hd.header_count);
+            for (std::uint16_t i = 0; i < hd.header_count; ++i) {
+                shape += "/" + std::string(view_of(raw.data(), hd.headers[i].name)) + "=" +
+                         std::string(view_of(raw.data(), hd.headers[i].value));
+            }
+        }
+        return p.head_state() == h::response_parser::state::done;
+    };
+    int cases = 0;
+    int accepted = 0;
+    for (const std::string& line : lines) {
+        for (std::size_t at = 0; at <= line.size(); ++at) {
+            for (const char sub : subs) {
+                std::string raw = line + rest;
+                if (at < line.size()) {
+                    raw[at] = sub;
+                } else if (sub != subs[0]) {
+                    continue;
+                }
+                std::string whole;
+                std::string bytes;
+                accepted += parse(raw, false, whole) ? 1 : 0;
+                parse(raw, true, bytes);
+                ASSERT_EQ(whole, bytes) << "line " << line << " byte " << at;
+                ++cases;
+            }
+        }
+    }
+    EXPECT_GT(accepted, static_cast<int>(lines.size()));
+    EXPECT_LT(accepted, cases);
+}
+
 TEST(http_request, pipelined_requests_parse_after_reset) {
     const std::string raw = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n";
     h::request_parser p;
@@ -335,6 +452,21 @@ TEST(http_headers, classifier_and_case_insensitive_compare) {
     EXPECT_EQ(h::classify_header("x-forwarded-for"), h::header_id::x_forwarded_for);
     EXPECT_EQ(h::classify_header("TraceParent"), h::header_id::traceparent);
     EXPECT_EQ(h::classify_header("Content-Type"), h::header_id::other);
+    // The word compares: case only on letters, every length and word position.
+    EXPECT_EQ(h::classify_header("TE"), h::header_id::te);
+    EXPECT_EQ(h::classify_header("hOsT"), h::header_id::host);
+    EXPECT_EQ(h::classify_header("X-FORWARDED-PROTO"), h::header_id::x_forwarded_proto);
+    EXPECT_EQ(h::classify_header("content\rlength"), h::header_id::other);  // CR | 0x20 is '-'
+    EXPECT_EQ(h::classify_header("content_length"), h::header_id::other);
+    EXPECT_EQ(h::classify_header("content-lengtH"), h::header_id::content_length);
+    EXPECT_EQ(h::classify_header("content-lengti"), h::header_id::other);
+    EXPECT_EQ(h::classify_header("x-forwarded-prota"), h::header_id::other);  // 17th byte
+    EXPECT_EQ(h::classify_header("x-forwardeD-proto"), h::header_id::x_forwarded_proto);
+    EXPECT_EQ(h::classify_header("x-forwarde_-proto"), h::header_id::other);  // middle word
+    EXPECT_EQ(h::classify_header("t\x85"), h::header_id::other);
+    EXPECT_EQ(h::classify_header("hos"), h::header_id::other);
+    EXPECT_EQ(h::classify_header("x-request-iD"), h::header_id::x_request_id);
+    EXPECT_EQ(h::classify_header("x-request-i\x04"), h::header_id::other);
     EXPECT_TRUE(h::iequals("Keep-Alive", "keep-ALIVE"));
     EXPECT_FALSE(h::iequals("Keep-Alive", "keep-alive2"));
 }
