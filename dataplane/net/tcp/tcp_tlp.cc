@@ -132,10 +132,11 @@ bool tcp_detail::tlp_ack(tcp_stack& s, tcb& t, seq_t ack, bool new_ack, bool dsa
         return false;
     }
     if (seq_lt(ack, t.tlp_end)) {
-        // The probe SACKed while data below it is still missing: that data was sent at least a
-        // PTO (2 * SRTT) before the probe and did not arrive: lost (RFC 8985 §6.2's reasoning,
-        // limited to the probe). The caller starts RFC 6675 recovery.
-        return newly_sacked > 0;
+        // This ACK SACKed the probe (the highest SACKed octet is its end) while data below it
+        // is still missing: that data was sent at least a PTO (2 * SRTT) before the probe and
+        // did not arrive: lost (RFC 8985 §6.2's reasoning, limited to the probe). The caller
+        // starts RFC 6675 recovery.
+        return newly_sacked > 0 && seq_ge(t.sack->high_sacked(), t.tlp_end);
     }
     if (!t.tlp_is_retrans) {
         t.tlp_out = false;  // §7.4.2: a new-data probe; any loss was handled by recovery
