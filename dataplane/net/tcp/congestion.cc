@@ -155,8 +155,8 @@ void congestion_control::enter_recovery(std::uint32_t flight_size, seq_t snd_nxt
 }
 
 void congestion_control::on_repaired_loss(std::uint32_t flight_size, seq_t snd_nxt) noexcept {
+    (void)snd_nxt;
     cut_ssthresh(flight_size);
-    recover_ = snd_nxt;
     set_cwnd(std::min(cwnd_, ssthresh_));
 }
 

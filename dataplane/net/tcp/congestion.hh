@@ -97,7 +97,8 @@ public:
 
     // RFC 8985 §7.4.2: a loss that a tail loss probe's retransmission alone repaired. The
     // response of a fast retransmit (ssthresh cut as in enter_recovery, cwnd = ssthresh at
-    // most) with no recovery left to run; recover = SND.NXT so this window is not cut twice.
+    // most) with no recovery left to run. `recover` is left alone: moving it to SND.NXT would
+    // keep later losses in this flight from fast retransmit (RTO only; measured at 5 % loss).
     void on_repaired_loss(std::uint32_t flight_size, seq_t snd_nxt) noexcept;
 
     // Retransmission timer expired. RFC 5681 §3.1 eq. 4 (ssthresh, held when this is a repeated
