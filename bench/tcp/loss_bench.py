@@ -19,6 +19,11 @@ Both ends share the 2-vCPU machine with the bridge and the dataplane's polling w
 compare ratios across machines, not absolute times. A run that takes longer than --timeout
 seconds is reported as a failure.
 
+For the Sluice runs it also prints the dataplane's loss-recovery counters during the download
+(Sluice sending): tcp_rto, tcp_fast_retransmit, tcp_tlp_probe and tcp_tlp_recovery (a binary
+without tail loss probe reports 0 for the last two). SLUICE_BUILD=DIR runs another build's
+dataplane (e.g. one with tcp_params::tlp = false), for before/after comparisons.
+
 Run as root from the repository (after ninja -C build):
     /usr/bin/python3 bench/tcp/loss_bench.py [--loss 1 5] [--rounds 1] [--mb 100]
         [--delay-ms 0] [--linux-cc cubic] [--json FILE]
@@ -106,12 +111,24 @@ def transfer(bed, direction, size, upload_file, timeout):
     return float(r.stderr.strip().splitlines()[-1])
 
 
+# Loss-recovery counters reported for the download (docs/tcp.md, "Counters").
+EVENTS = ("tcp_rto", "tcp_fast_retransmit", "tcp_tlp_probe", "tcp_tlp_recovery")
+
+
+def events(d):
+    s = d.stats()
+    return {n: sum(p["totals"].get("events", {}).get(n, 0) for p in s["ports"]) for n in EVENTS}
+
+
 def run_sluice(bed, args, size, upload_file):
     d = Dataplane(bed, "af_packet", extra=["--app", f"tcp-http-source:{SOURCE_PORT}:{size}",
                                            "--app", f"tcp-http-sink:{SINK_PORT}"]).start()
     try:
-        out = {dr: transfer(bed, dr, size, upload_file, args.timeout)
-               for dr in ("download", "upload")}
+        before = events(d)
+        out = {"download": transfer(bed, "download", size, upload_file, args.timeout)}
+        after = events(d)
+        out["events"] = {n: after[n] - before[n] for n in EVENTS}
+        out["upload"] = transfer(bed, "upload", size, upload_file, args.timeout)
         if d.stop() != 0:
             raise RuntimeError(d.log())
         return out
@@ -165,6 +182,12 @@ def main():
                     with testbed.Testbed(tag=f"lb{os.getpid() % 1000}") as bed:
                         with ImpairedPath(bed, loss=loss, delay_ms=args.delay_ms, seed=seed):
                             t = fn(bed, args, size, upload_file)
+                    ev = t.pop("events", None)
+                    if ev is not None:
+                        results.append({"loss": loss, "round": rnd, "server": server,
+                                        "direction": "download", "events": ev})
+                        print(f"loss {loss:g} % round {rnd + 1} {server:6s} download events: "
+                              + " ".join(f"{k}={v}" for k, v in ev.items()), flush=True)
                     for dr, secs in t.items():
                         results.append({"loss": loss, "round": rnd, "server": server,
                                         "direction": dr, "seconds": secs})
@@ -176,7 +199,8 @@ def main():
     for loss in args.loss:
         for dr in ("download", "upload"):
             med = {s: statistics.median(r["seconds"] for r in results if r["loss"] == loss
-                                        and r["direction"] == dr and r["server"] == s)
+                                        and r["direction"] == dr and r["server"] == s
+                                        and "seconds" in r)
                    for s in ("sluice", "linux")}
             print(f"{loss:4g} %  {dr:9s}  {med['sluice']:8.2f}  {med['linux']:7.2f}  "
                   f"{med['sluice'] / med['linux']:.2f}")

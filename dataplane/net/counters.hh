@@ -120,6 +120,8 @@ enum class event : std::uint8_t {
     tcp_dsack_tx,         // ACKs reporting a duplicate segment in a D-SACK block (RFC 2883)
     tcp_dsack_rx,         // D-SACK blocks received (RFC 2883 §4; not loss information)
     tcp_zero_window_tx,   // ACKs advertising a zero window (receiver paused, buffer full)
+    tcp_tlp_probe,        // tail loss probes sent (RFC 8985 §7.3)
+    tcp_tlp_recovery,     // probe episodes that ended in loss recovery (RFC 8985 §7.4)
     count_
 };
 
@@ -136,7 +138,7 @@ constexpr std::string_view to_string(event e) noexcept {
         "tcp_delayed_ack", "tcp_time_wait", "tcp_timeout", "tcp_challenge_ack_limited",
         "tcp_time_wait_reused", "tcp_syn_cookie_sent", "tcp_syn_cookie_accepted",
         "tcp_keepalive_probe", "tcp_pmtu_reduced", "tcp_persist_probe", "tcp_dsack_tx",
-        "tcp_dsack_rx", "tcp_zero_window_tx",
+        "tcp_dsack_rx", "tcp_zero_window_tx", "tcp_tlp_probe", "tcp_tlp_recovery",
     };
     auto i = static_cast<std::size_t>(e);
     return i < names.size() ? names[i] : "unknown";

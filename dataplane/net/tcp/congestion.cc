@@ -154,6 +154,12 @@ void congestion_control::enter_recovery(std::uint32_t flight_size, seq_t snd_nxt
     }
 }
 
+void congestion_control::on_repaired_loss(std::uint32_t flight_size, seq_t snd_nxt) noexcept {
+    (void)snd_nxt;
+    cut_ssthresh(flight_size);
+    set_cwnd(std::min(cwnd_, ssthresh_));
+}
+
 void congestion_control::on_dupack_in_recovery() noexcept {
     if (in_recovery_ && mode_ == recovery_mode::newreno) {
         set_cwnd(std::uint64_t{cwnd_} + smss_);  // RFC 5681 §3.2 step 4

@@ -95,6 +95,12 @@ public:
     recovery_ack on_ack_in_recovery(seq_t ack, std::uint32_t acked,
                                     std::uint32_t flight_after) noexcept;
 
+    // RFC 8985 §7.4.2: a loss that a tail loss probe's retransmission alone repaired. The
+    // response of a fast retransmit (ssthresh cut as in enter_recovery, cwnd = ssthresh at
+    // most) with no recovery left to run. `recover` is left alone: moving it to SND.NXT would
+    // keep later losses in this flight from fast retransmit (RTO only; measured at 5 % loss).
+    void on_repaired_loss(std::uint32_t flight_size, seq_t snd_nxt) noexcept;
+
     // Retransmission timer expired. RFC 5681 §3.1 eq. 4 (ssthresh, held when this is a repeated
     // timeout of the same segment) and LW = 1 SMSS; RFC 6582 §3.2 step 1/§4: recover = SND.NXT;
     // RFC 9438 §4.8 for CUBIC.

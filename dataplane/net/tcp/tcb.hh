@@ -112,6 +112,17 @@ struct tcb {
     std::uint8_t retries = 0;      // consecutive RTO expiries
     seq_t rtt_seq = 0;
     std::uint32_t rtt_start_ms = 0;
+    // RFC 8985 §7 tail loss probe (tcp_tlp.cc). tlp_armed: rtx_timer holds the probe timeout
+    // (PTO) and the RTO it replaces is due at rto_deadline (wheel tick), as Linux keeps both in
+    // one timer slot. tlp_out: a probe was sent and its episode is open (RFC 8985 §7.4,
+    // TLP.end_seq = tlp_end, TLP.is_retrans = tlp_is_retrans); tlp_flight is FlightSize then.
+    bool tlp_armed = false;
+    bool tlp_out = false;
+    bool tlp_is_retrans = false;
+    seq_t tlp_end = 0;
+    seq_t last_seg_start = 0;  // first octet of the newest new-data segment sent
+    std::uint32_t tlp_flight = 0;
+    std::uint64_t rto_deadline = 0;
     // Send queue: a list of single-segment mbufs linked through `next` (not a chain: head's
     // pkt_len/nb_segs are not maintained). Holds [snd_una, snd_una + snd_queued).
     rte_mbuf* sndq_head = nullptr;

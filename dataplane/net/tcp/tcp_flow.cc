@@ -276,6 +276,7 @@ void tcp_detail::arm_persist(tcp_stack& s, tcb& t) noexcept {
         std::min<std::uint64_t>(std::uint64_t{t.rtt.rto_us()} << t.persist_backoff, max_us);
     t.rtx_timer.arm_after(s.wheel_, std::max<std::uint64_t>((us + 999) / 1000, 1), &on_rtx_timer,
                           &t);
+    t.tlp_armed = false;
 }
 
 // RFC 2883 §4: the next ACK's first SACK block reports this duplicate.

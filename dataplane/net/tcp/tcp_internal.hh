@@ -107,6 +107,21 @@ struct tcp_detail {
     static void arm_persist(tcp_stack& s, tcb& t) noexcept;
     static void note_dsack(tcp_stack& s, tcb& t, seq_t left, seq_t right) noexcept;
 
+    // tcp_tlp.cc: RFC 8985 §7 tail loss probe.
+    // After new data went out or an ACK advanced SND.UNA (the RTO already set, RFC 6298
+    // §5.1/5.3): replaces the RTO with the probe timeout when §7.2's conditions hold.
+    static void schedule_tlp(tcp_stack& s, tcb& t) noexcept;
+    // The probe timeout fired (from on_rtx_timer): sends the probe, re-arms the RTO. False when
+    // no probe is allowed any more; the RTO is then restored or, if already due, runs.
+    static bool tlp_fire(tcp_stack& s, tcb& t) noexcept;
+    // RFC 8985 §7.4 on an ACK of a SACK connection; `dsack_right` is the right edge of a D-SACK
+    // block on it (0 without one). Returns true when the ACK reports the probe SACKed above
+    // unacked data: the holes below it are lost (the caller starts recovery).
+    static bool tlp_ack(tcp_stack& s, tcb& t, seq_t ack, bool new_ack, bool dsack,
+                        seq_t dsack_right, std::uint32_t newly_sacked) noexcept;
+    // Loss recovery or an RTO begins: the open episode, if any, ends there.
+    static void tlp_end_episode(tcp_stack& s, tcb& t, bool recovered) noexcept;
+
     // tcp_input.cc.
     static void input(tcp_stack& s, std::uint16_t port, rte_mbuf* m, const flow_key& k,
                       segment& seg) noexcept;

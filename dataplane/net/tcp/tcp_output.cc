@@ -263,6 +263,7 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
     // first segment sent must replace it with the RTO (RFC 6298 §5.1).
     const bool was_idle = t.flight() == 0;
     bool sent = false;
+    bool sent_new = false;
     for (;;) {
         const std::uint32_t off = t.snd_nxt - t.snd_una;
         if (off < t.snd_queued) {
@@ -286,10 +287,14 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
             }
             if (rexmit) {
                 stats(s, t.port).count(event::tcp_retransmit);
-            } else if (!t.rtt_timing && !t.ts_ok) {
-                t.rtt_timing = true;
-                t.rtt_seq = t.snd_nxt;
-                t.rtt_start_ms = static_cast<std::uint32_t>(s.now_ms_);
+            } else {
+                t.last_seg_start = t.snd_nxt;
+                sent_new = true;
+                if (!t.rtt_timing && !t.ts_ok) {
+                    t.rtt_timing = true;
+                    t.rtt_seq = t.snd_nxt;
+                    t.rtt_start_ms = static_cast<std::uint32_t>(s.now_ms_);
+                }
             }
             t.snd_nxt += len + (fin ? 1 : 0);
             t.fin_sent = t.fin_sent || fin;
@@ -311,6 +316,9 @@ void tcp_detail::output(tcp_stack& s, tcb& t) noexcept {
         t.persist_backoff = 0;  // the window is open again
         if (was_idle || !t.rtx_timer.armed()) {
             arm_rtx(s, t);
+        }
+        if (sent_new) {
+            schedule_tlp(s, t);  // RFC 8985 §7.2: (re)start the PTO after new data
         }
     } else if (t.snd_queued > 0 && t.flight() == 0 && !t.rtx_timer.armed()) {
         arm_persist(s, t);  // data waits behind a zero window (RFC 9293 §3.8.6.1)
@@ -339,6 +347,7 @@ void tcp_detail::sack_output(tcp_stack& s, tcb& t) noexcept {
             if (!send_data(s, t, t.snd_nxt, len, th_ack | (fin ? th_fin : 0))) {
                 return;
             }
+            t.last_seg_start = t.snd_nxt;
             t.snd_nxt += len + (fin ? 1 : 0);
             t.fin_sent = t.fin_sent || fin;
             t.snd_max = seq_max(t.snd_max, t.snd_nxt);
@@ -428,6 +437,7 @@ void tcp_detail::on_rtx_timer(core::timer_wheel& w, core::timer_node&, void* ctx
         return;
     }
     if (t.flight() == 0) {
+        t.tlp_armed = false;
         if (t.ka_idle_ms == 0) {
             return;
         }
@@ -445,6 +455,10 @@ void tcp_detail::on_rtx_timer(core::timer_wheel& w, core::timer_node&, void* ctx
         t.rtx_timer.arm_after(s.wheel_, t.ka_interval_ms, &on_rtx_timer, &t);
         return;
     }
+    // RFC 8985 §7.3: the timer held the probe timeout, not the RTO.
+    if (t.tlp_armed && tlp_fire(s, t)) {
+        return;
+    }
     if (++t.retries > s.params_.data_retries) {
         st.count(event::tcp_timeout);
         send_rst(s, t);
@@ -452,6 +466,7 @@ void tcp_detail::on_rtx_timer(core::timer_wheel& w, core::timer_node&, void* ctx
         return;
     }
     st.count(event::tcp_rto);
+    tlp_end_episode(s, t, false);
     // RFC 5681 §3.1 eq. 4 and RFC 6298 §5.5-5.6: collapse cwnd, back off, go back to SND.UNA.
     if (t.cc) {
         t.cc->on_rto(t.flight(), t.snd_nxt, t.retries > 1);

@@ -144,8 +144,10 @@ bool tcp_detail::ack_received(tcp_stack& s, tcb& t, const segment& seg) noexcept
         // RFC 6298 §5.2-5.3: stop the timer when all is acked, else restart it.
         if (t.flight() == 0) {
             t.rtx_timer.stop();
+            t.tlp_armed = false;
         } else {
             arm_rtx(s, t);
+            schedule_tlp(s, t);  // RFC 8985 §7.2: SND.UNA advanced, restart the PTO
         }
     }
     keepalive_rearm(s, t);  // anything from the peer restarts the idle period
@@ -178,6 +180,8 @@ void tcp_detail::sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack
     sack_scoreboard& sb = *t.sack;
     congestion_control& cc = *t.cc;
     std::span<const sack_block> blocks(seg.opt.sack.data(), seg.opt.sack_count);
+    seq_t dsack_right = 0;
+    bool dsack = false;
     // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, is a
     // D-SACK: it reports a duplicate the peer received, not data it holds. It is not loss
     // information (a spurious retransmission at most), so the scoreboard never sees it.
@@ -186,6 +190,8 @@ void tcp_detail::sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack
          (blocks.size() >= 2 && seq_ge(blocks[0].left, blocks[1].left) &&
           seq_le(blocks[0].right, blocks[1].right)))) {
         stats(s, t.port).count(event::tcp_dsack_rx);
+        dsack = true;
+        dsack_right = blocks[0].right;
         blocks = blocks.subspan(1);
     }
     const auto upd = sb.update(t.snd_una, t.snd_max, blocks);
@@ -196,6 +202,8 @@ void tcp_detail::sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack
     if (upd.newly_sacked > 0 || plain_dup) {
         ++t.dupacks;
     }
+    // RFC 8985 §7.4: what this ACK says about an outstanding tail loss probe.
+    const bool tlp_loss = tlp_ack(s, t, seg.ack, new_ack, dsack, dsack_right, upd.newly_sacked);
     if (sb.in_recovery()) {
         if (new_ack) {
             const auto r = cc.on_ack_in_recovery(seg.ack, acked, t.flight());
@@ -214,8 +222,10 @@ void tcp_detail::sack_ack(tcp_stack& s, tcb& t, const segment& seg, bool new_ack
             t.dupacks = 0;
         }
     }
-    if (t.flight() > 0 && sb.should_enter_recovery(t.dupacks) && cc.may_enter_recovery(seg.ack)) {
+    if (t.flight() > 0 && (sb.should_enter_recovery(t.dupacks) || tlp_loss) &&
+        cc.may_enter_recovery(seg.ack)) {
         stats(s, t.port).count(event::tcp_fast_retransmit);
+        tlp_end_episode(s, t, true);  // the probe's SACK (or others') started recovery
         cc.enter_recovery(t.flight(), t.snd_max, recovery_mode::sack);
         sb.enter_recovery(t.snd_max);
         // §5 step 4.3: the first segment presumed dropped goes now, whatever pipe says.

@@ -540,6 +540,8 @@ void tcp_detail::arm_rtx(tcp_stack& s, tcb& t) noexcept {
         ms = std::min(ms, left);
     }
     t.rtx_timer.arm_after(s.wheel_, std::max<std::uint64_t>(ms, 1), &on_rtx_timer, &t);
+    t.rto_deadline = t.rtx_timer.deadline;
+    t.tlp_armed = false;  // the timer holds the RTO now (schedule_tlp may replace it)
 }
 
 }  // namespace sluice::dp::net::tcp

@@ -76,6 +76,14 @@ struct tcp_params {
     // Answer SYNs with SYN cookies when a listener's backlog is full (RFC 4987 §3.6).
     bool syn_cookies = true;
     cc_algorithm cc = cc_algorithm::cubic;
+    // RFC 8985 §7 tail loss probe (SACK connections only; docs/tcp.md "Tail loss probe").
+    bool tlp = true;
+    // RFC 8985 §7.2: with one segment in flight the PTO also covers the peer's delayed ACK;
+    // 200 ms is the worst case the RFC allows for (and what Linux adds, TCP_RTO_MIN).
+    std::uint32_t tlp_max_ack_delay_ms = 200;
+    // Floor of the PTO, so that a LAN's sub-millisecond SRTT does not probe every tick
+    // (Linux's 10 ms in tcp_schedule_loss_probe).
+    std::uint32_t tlp_min_pto_ms = 10;
     // How queued data goes into a segment: attached as indirect mbufs (zero-copy, needs a PMD
     // with RTE_ETH_TX_OFFLOAD_MULTI_SEGS), or copied into the header mbuf (DPDK 22.11's
     // net_af_xdp reads only the first segment). `automatic` asks the port once.
