@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "http_cases.hh"
 #include "http_driver.hh"
@@ -231,6 +232,27 @@ TEST(http_request, connection_lists_hop_by_hop_options) {
     EXPECT_TRUE(p.head().upgrade);
 }
 
+// Calls check(raw, line, at, sub) for each line + rest with byte `at` of the line replaced by
+// each of subs, and once for the unchanged line (at == line.size()). For the fast-path tests:
+// every single-byte change of a line must parse the same whole and a byte at a time.
+template <std::size_t N, typename Check>
+void for_each_single_byte_change(const std::vector<std::string>& lines, const std::string& rest,
+                                 const char (&subs)[N], Check&& check) {
+    for (const std::string& line : lines) {
+        for (std::size_t at = 0; at <= line.size(); ++at) {
+            for (const char sub : subs) {
+                std::string raw = line + rest;
+                if (at < line.size()) {
+                    raw[at] = sub;
+                } else if (sub != subs[0]) {
+                    continue;  // the unchanged line, once
+                }
+                check(raw, line, at, sub);
+            }
+        }
+    }
+}
+
 // The request line's fast path (request_parser::fast_line) against the byte loop: a head fed
 // whole takes the fast path when its line has the common shape, one fed a byte at a time never
 // does; both must give the same outcome, fields and method for the common shapes and for every
@@ -251,35 +273,27 @@ TEST(http_request_line_fast_path, agrees_with_byte_loop_under_every_single_byte_
                          '1',  '9',  'G', 'T', 'H', 'P', 'S', '\r', '\n', '\x7f', '\x80', '\xff'};
     int cases = 0;
     int accepted = 0;
-    for (const std::string& line : lines) {
-        for (std::size_t at = 0; at <= line.size(); ++at) {
-            for (const char sub : subs) {
-                std::string raw = line + rest;
-                if (at < line.size()) {
-                    raw[at] = sub;
-                } else if (sub != subs[0]) {
-                    continue;  // the unchanged line, once
-                }
-                const request_case c{.name = "mutant", .raw = raw};
-                const parsed whole = parse_request(c, {});
-                const parsed bytes = parse_request(c, every_byte(raw.size()));
-                ASSERT_EQ(whole.o, bytes.o)
-                    << "line " << line << " byte " << at << " = " << static_cast<int>(sub);
-                ASSERT_EQ(whole.f, bytes.f) << "line " << line << " byte " << at;
-                h::request_parser p1;
-                h::request_parser p2;
-                p1.feed_head(raw.data(), static_cast<std::uint32_t>(raw.size()));
-                for (std::size_t k = 0;
-                     k < raw.size() && p2.head_state() == h::request_parser::state::need_more;
-                     ++k) {
-                    p2.feed_head(raw.data() + k, 1);
-                }
-                ASSERT_EQ(p1.head().m, p2.head().m) << "line " << line << " byte " << at;
-                ++cases;
-                accepted += whole.o.complete ? 1 : 0;
+    for_each_single_byte_change(
+        lines, rest, subs,
+        [&](const std::string& raw, const std::string& line, std::size_t at, char sub) {
+            const request_case c{.name = "mutant", .raw = raw};
+            const parsed whole = parse_request(c, {});
+            const parsed bytes = parse_request(c, every_byte(raw.size()));
+            ASSERT_EQ(whole.o, bytes.o)
+                << "line " << line << " byte " << at << " = " << static_cast<int>(sub);
+            ASSERT_EQ(whole.f, bytes.f) << "line " << line << " byte " << at;
+            h::request_parser p1;
+            h::request_parser p2;
+            p1.feed_head(raw.data(), static_cast<std::uint32_t>(raw.size()));
+            for (std::size_t k = 0;
+                 k < raw.size() && p2.head_state() == h::request_parser::state::need_more; ++k) {
+                p2.feed_head(raw.data() + k, 1);
             }
-        }
-    }
+            ASSERT_EQ(p1.head().m, p2.head().m) << "line " << line << " byte " << at;
+            ++cases;
+            accepted += whole.o.complete ? 1 : 0;
+        });
+    ASSERT_FALSE(HasFatalFailure());
     // Sanity: the unchanged lines and the harmless changes parse, the rest do not.
     EXPECT_GT(accepted, static_cast<int>(lines.size()));
     EXPECT_LT(accepted, cases);
@@ -297,8 +311,8 @@ TEST(http_status_line_fast_path, agrees_with_byte_loop_under_every_single_byte_c
         "HTTP/1.1 200\r\n",
     };
     const std::string rest = "Content-Length: 2\r\nX-A: b\r\n\r\nok";
-    const char subs[] = {'\0', '\t', ' ', '\r', '\n', '\x7f', '\x80', '\xff', '\x1f', 'H', 'x',
-                         '0',  '1',  '2', '9',  '.',  ':',    '/',    'P',    '\x08'};
+    const char subs[] = {'\0', '\t', ' ', '\r', '\n', '\x7f', '\x80', '\xff', '\x1f', 'H',
+                         'x',  '0',  '1', '2',  '9',  '.',    ':',    '/',    'P',    '\x08'};
     auto parse = [](const std::string& raw, bool bytewise, std::string& shape) {
         h::response_parser p;
         p.reset(false);
@@ -326,24 +340,17 @@ TEST(http_status_line_fast_path, agrees_with_byte_loop_under_every_single_byte_c
     };
     int cases = 0;
     int accepted = 0;
-    for (const std::string& line : lines) {
-        for (std::size_t at = 0; at <= line.size(); ++at) {
-            for (const char sub : subs) {
-                std::string raw = line + rest;
-                if (at < line.size()) {
-                    raw[at] = sub;
-                } else if (sub != subs[0]) {
-                    continue;
-                }
-                std::string whole;
-                std::string bytes;
-                accepted += parse(raw, false, whole) ? 1 : 0;
-                parse(raw, true, bytes);
-                ASSERT_EQ(whole, bytes) << "line " << line << " byte " << at;
-                ++cases;
-            }
-        }
-    }
+    for_each_single_byte_change(
+        lines, rest, subs,
+        [&](const std::string& raw, const std::string& line, std::size_t at, char) {
+            std::string whole;
+            std::string bytes;
+            accepted += parse(raw, false, whole) ? 1 : 0;
+            parse(raw, true, bytes);
+            ASSERT_EQ(whole, bytes) << "line " << line << " byte " << at;
+            ++cases;
+        });
+    ASSERT_FALSE(HasFatalFailure());
     EXPECT_GT(accepted, static_cast<int>(lines.size()));
     EXPECT_LT(accepted, cases);
 }
@@ -370,9 +377,9 @@ TEST(http_request, connect_authority_form_when_allowed) {
     ASSERT_EQ(p.head_state(), h::request_parser::state::done);
     EXPECT_EQ(p.head().m, h::method::connect);
     EXPECT_EQ(view_of(ok.data(), p.head().host), "example.com:443");
-    for (const char* bad : {"CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n",
-                            "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
-                            "CONNECT h:44x HTTP/1.1\r\nHost: a\r\n\r\n"}) {
+    for (const char* bad :
+         {"CONNECT example.com HTTP/1.1\r\nHost: a\r\n\r\n",
+          "CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n", "CONNECT h:44x HTTP/1.1\r\nHost: a\r\n\r\n"}) {
         p.reset();
         p.feed_head(bad, std::strlen(bad));
         EXPECT_EQ(p.err(), error::bad_target) << bad;
